@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The two set-up commands of the README. Each creates (or reuses) the virtual environment
+# .venv from the pinned requirements-dev.txt, then:
+#   ./dev.sh build   builds the course: student versions, checks, website (neuroai build)
+#   ./dev.sh test    runs the whole test suite (extra arguments go to pytest)
+#   ./dev.sh shell   opens a shell with the environment active
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+VENV="${NEUROAI_VENV:-.venv}"
+PYTHON="${PYTHON:-python3}"
+
+ensure_venv() {
+  "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))' || {
+    echo "dev.sh: Python 3.10 or newer is needed; set PYTHON=/path/to/python3.x" >&2; exit 1; }
+  [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+  local want stamp="$VENV/.neuroai-requirements"
+  want="$(cat requirements-dev.txt pyproject.toml | sha256sum | cut -d' ' -f1)"
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    echo "dev.sh: installing the pinned environment into $VENV (first run takes a few minutes)"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt 2>&1 \
+      | grep -v "is ignored: it is neither a file nor a directory" || true
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -e . 2>&1 \
+      | grep -v "is ignored: it is neither a file nor a directory" || true
+    "$VENV/bin/python" -c 'import neuroai_core, nbgrader, jupyter_book, pytest' \
+      || { echo "dev.sh: the install failed (see above)" >&2; exit 1; }
+    echo "$want" > "$stamp"
+  fi
+  export PATH="$PWD/$VENV/bin:$PATH"
+}
+
+case "${1:-}" in
+  build) shift; ensure_venv; exec neuroai build "$@" ;;
+  test)  shift; ensure_venv; exec python -m pytest -n 2 "$@" ;;
+  shell) ensure_venv; exec "${SHELL:-bash}" ;;
+  *) echo "usage: ./dev.sh build | test [pytest args] | shell" >&2; exit 2 ;;
+esac

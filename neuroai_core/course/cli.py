@@ -1,0 +1,98 @@
+"""The ``neuroai`` command: release, check, book, build.
+
+Mistakes an instructor makes end as one line on stderr (``neuroai: error: ...``) and
+exit status 1; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from neuroai_core.course.project import Course, CourseError
+
+
+def _release(course: Course, args) -> int:
+    from neuroai_core.course.release import release
+
+    for t, changed in release(course, course.select(args.tutorial)):
+        print(f"{'wrote' if changed else 'unchanged'}  {t.rel}.ipynb")
+    return 0
+
+
+def _check(course: Course, args) -> int:
+    from neuroai_core.course.check import check, table
+
+    results = check(course, course.select(args.tutorial),
+                    run_budget_s=args.budget, autograde_budget_s=args.autograde_budget)
+    print(table(results))
+    failed = [r.tutorial.id for r in results if not r.ok]
+    if failed:
+        print(f"neuroai: error: check failed for {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _book(course: Course, args) -> int:
+    from neuroai_core.course.book import build_book
+
+    index = build_book(course, instructor=args.instructor)
+    print(f"site built: {index}")
+    return 0
+
+
+def _build(course: Course, args) -> int:
+    start = time.perf_counter()
+    args.tutorial = None
+    for step in (_release, _check, _book):
+        print(f"== neuroai {step.__name__.strip('_')}", flush=True)
+        if step(course, args):
+            return 1
+    print(f"course built in {time.perf_counter() - start:.0f} s; open "
+          f"{course.root / '_build' / 'html' / 'index.html'}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="neuroai", description=__doc__.splitlines()[0])
+    p.add_argument("--root", type=Path, default=None,
+                   help="course folder (default: found from the working directory)")
+    sub = p.add_subparsers(dest="command", required=True)
+    rel = sub.add_parser("release", help="regenerate the student versions in tutorials/")
+    rel.add_argument("tutorial", nargs="*", help="tutorial ids (default: all)")
+    rel.set_defaults(func=_release)
+    chk = sub.add_parser("check", help="prove every tutorial's invariants")
+    chk.add_argument("tutorial", nargs="*", help="tutorial ids (default: all)")
+    chk.add_argument("--budget", type=float, default=60.0, help="seconds to run a source")
+    chk.add_argument("--autograde-budget", type=float, default=20.0,
+                     help="seconds to autograde a source")
+    chk.set_defaults(func=_check)
+    book = sub.add_parser("book", help="build the website into _build/html")
+    book.add_argument("--instructor", action="store_true",
+                      help="show the solutions behind a toggle")
+    book.set_defaults(func=_book)
+    build = sub.add_parser("build", help="release, check and book: the main job")
+    build.add_argument("--instructor", action="store_true")
+    build.add_argument("--budget", type=float, default=60.0)
+    build.add_argument("--autograde-budget", type=float, default=20.0)
+    build.set_defaults(func=_build)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        course = Course.at(args.root) if args.root else Course.find()
+        return args.func(course, args)
+    except CourseError as err:
+        print(f"neuroai: error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("neuroai: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+"""nbgrader, headless, on a throwaway course directory.
+
+``Workspace`` wraps the steps the course needs: ``generate_assignment`` (the student
+version, with solutions stubbed and hidden tests removed) and ``autograde`` (hidden tests
+restored from the gradebook, the notebook executed, each test cell scored).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sys
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from neuroai_core.course.project import CourseError
+
+CODE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
+TEXT_STUB = "YOUR ANSWER HERE"
+
+
+def nbgrader_config(root: Path, cell_timeout_s: int):
+    """The nbgrader configuration shared by every command of the course."""
+    from traitlets.config import Config
+
+    c = Config()
+    c.CourseDirectory.root = str(root)
+    c.CourseDirectory.course_id = "neuroai"
+    c.CourseDirectory.db_url = f"sqlite:///{root / 'gradebook.db'}"
+    c.Exchange.root = str(root / "exchange")
+    c.ClearSolutions.code_stub = {"python": CODE_STUB}
+    c.ClearSolutions.text_stub = TEXT_STUB
+    c.Execute.timeout = cell_timeout_s
+    return c
+
+
+@dataclass(frozen=True)
+class CellScore:
+    grade_id: str
+    score: float
+    max_score: float
+
+
+class Workspace:
+    """An nbgrader course directory under ``root`` (created; deleted by :meth:`close`)."""
+
+    def __init__(self, root: Path, cell_timeout_s: int = 60) -> None:
+        from nbgrader.apps import NbGraderAPI
+
+        # nbgrader runs its own console scripts (alembic) from PATH: make this
+        # interpreter's scripts folder visible, as an activated virtualenv would.
+        bindir = str(Path(sys.executable).parent)
+        if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+            os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / "exchange").mkdir(exist_ok=True)
+        self.api = NbGraderAPI(config=nbgrader_config(self.root, cell_timeout_s))
+
+    def close(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def _run(self, what: str, result: dict, label: str) -> None:
+        if not result.get("success"):
+            text = (result.get("log") or "") + "\n" + (result.get("error") or "")
+            errors = re.findall(r"^\s*(\w+(?:Error|Exception): .+)$", text, re.MULTILINE)
+            useful = [e for e in errors if not e.startswith("NbGraderException")]
+            hint = (useful or errors or ["no details"])[0].strip()
+            raise CourseError(f"{label}: nbgrader {what} failed: {hint}")
+
+    def generate(self, assignment: str, source: Path) -> nbformat.NotebookNode:
+        """Run ``generate_assignment`` on ``source``; return the student notebook."""
+        src_dir = self.root / "source" / assignment
+        src_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, src_dir / f"{assignment}.ipynb")
+        self._run("generate_assignment", self.api.generate_assignment(assignment), str(source))
+        return nbformat.read(self.root / "release" / assignment / f"{assignment}.ipynb", 4)
+
+    def autograde(self, assignment: str, student: str, notebook: Path):
+        """Autograde ``notebook`` as ``student``'s submission.
+
+        Returns ``(scores, seconds)`` with one :class:`CellScore` per graded cell.
+        """
+        sub_dir = self.root / "submitted" / student / assignment
+        sub_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(notebook, sub_dir / f"{assignment}.ipynb")
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            # nbgrader 0.9.6 with SQLAlchemy 2.x warns about its own session handling
+            # ("... not in session, add operation along ... will not proceed"); the
+            # grades are stored all the same (the check compares them with the source).
+            warnings.filterwarnings("ignore", message=".*not in session", module="nbgrader")
+            result = self.api.autograde(assignment, student)
+        self._run("autograde", result, str(notebook))
+        seconds = time.perf_counter() - start
+        gb = self.api.gradebook
+        try:
+            nb = gb.find_submission_notebook(assignment, assignment, student)
+            scores = [
+                CellScore(g.name, float(g.auto_score or 0.0), float(g.max_score))
+                for g in nb.grades
+                if g.cell.cell_type == "code"
+            ]
+        finally:
+            gb.close()
+        return sorted(scores, key=lambda s: s.grade_id), seconds

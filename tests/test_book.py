@@ -1,0 +1,90 @@
+"""The website: built offline with Jupyter Book 1.x (warnings as errors), every tutorial
+page shows its figures and a working Colab link; solutions only in the instructor build."""
+
+import html as htmllib
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+from conftest import ROOT, copy_course
+
+from neuroai_core.course.book import build_book
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    copy = copy_course(tmp_path_factory.mktemp("book") / "course")
+    student = build_book(copy).parent
+    instructor = build_book(copy, instructor=True).parent
+    return copy, student, instructor
+
+
+def solution_lines(t):
+    """A distinctive line of each solution region of the tutorial's source."""
+    nb = nbformat.read(t.source, 4)
+    lines = []
+    for cell in nb.cells:
+        m = re.search(r"### BEGIN SOLUTION\n(.*?)\n", cell.source)
+        if m:
+            lines.append(m.group(1).strip())
+    assert lines
+    return lines
+
+
+def page(site: Path, t) -> str:
+    return (site / f"{t.rel}.html").read_text(encoding="utf-8")
+
+
+def text_of(html: str) -> str:
+    """The page's text without tags (code is split into highlighted spans)."""
+    return htmllib.unescape(re.sub(r"<[^>]+>", "", html))
+
+
+def test_narrative_pages_exist(built):
+    _, site, _ = built
+    for name in ("index", "book/syllabus", "book/start", "book/instructor", "book/references"):
+        assert (site / f"{name}.html").exists(), name
+
+
+def test_tutorial_pages_show_figures_and_colab_link(built):
+    course, site, _ = built
+    for t in course.tutorials():
+        html = page(site, t)
+        pngs = re.findall(r'src="((?:\.\./)*_images/[0-9a-f]+\.png)"', html)
+        executed = nbformat.read(course.root / "_build/executed" / t.module / f"{t.id}.ipynb", 4)
+        n_figures = sum("image/png" in o.get("data", {})
+                        for c in executed.cells for o in c.get("outputs", []))
+        assert n_figures >= 3 and len(pngs) == n_figures, (len(pngs), n_figures)
+        for src in pngs:
+            assert (site / t.rel).parent.joinpath(src).resolve().is_file(), src
+        url = course.colab_url(t)
+        assert f'href="{url}"' in html
+        # The link points into the repository at the committed student version.
+        assert url.endswith(f"/blob/main/{t.rel}.ipynb") and (ROOT / f"{t.rel}.ipynb").is_file()
+
+
+def test_student_site_hides_solutions_and_instructor_site_toggles_them(built):
+    course, site, instructor_site = built
+    for t in course.tutorials():
+        student_html, instructor_html = page(site, t), page(instructor_site, t)
+        assert "NotImplementedError" in student_html
+        student_text, instructor_text = text_of(student_html), text_of(instructor_html)
+        assert "BEGIN HIDDEN TESTS" not in student_text
+        assert "BEGIN HIDDEN TESTS" in instructor_text
+        for line in solution_lines(t):
+            assert line not in student_text, line
+            assert line in instructor_text, line
+        # behind a toggle: myst-nb renders hide-input cells inside a closed <details>
+        toggle = '<div class="cell tag_hide-input docutils container">\n<details'
+        n_toggles = instructor_html.count(toggle)
+        assert n_toggles >= len(solution_lines(t)), n_toggles
+        assert toggle not in student_html
+
+
+def test_widget_explorer_shows_static_fallback(built):
+    course, site, _ = built
+    for t in course.tutorials():
+        assert "Static figure at the default values" in page(site, t)
