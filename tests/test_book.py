@@ -88,3 +88,15 @@ def test_widget_explorer_shows_static_fallback(built):
     course, site, _ = built
     for t in course.tutorials():
         assert "Static figure at the default values" in page(site, t)
+
+
+def test_pages_load_nothing_from_the_network(built):
+    """The site renders offline: scripts, styles and images come from the site itself
+    (MathJax is vendored under book/_static/vendor/mathjax)."""
+    _, site, _ = built
+    for html_file in site.rglob("*.html"):
+        html = html_file.read_text(encoding="utf-8")
+        remote = re.findall(r'<(?:script|img|link)[^>]+(?:src|href)="(https?://[^"]+)"', html)
+        remote = [u for u in remote if not u.startswith("https://colab.research.google.com/")]
+        assert not remote, (html_file.name, remote[:3])
+    assert (site / "_static/vendor/mathjax/tex-svg.js").is_file()
