@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from neuroai_core.course.project import Course, CourseError
+from neuroai_core.course.submissions import LMS_PATTERN
 
 
 def _release(course: Course, args) -> int:
@@ -40,6 +41,30 @@ def _book(course: Course, args) -> int:
 
     index = build_book(course, instructor=args.instructor)
     print(f"site built: {index}")
+    return 0
+
+
+def _grade(course: Course, args) -> int:
+    import datetime as dt
+
+    from neuroai_core.course.grade import Limits, grade
+
+    deadline = None
+    if args.deadline:
+        try:
+            deadline = dt.datetime.fromisoformat(args.deadline)
+        except ValueError:
+            raise CourseError(f"--deadline must be an ISO date such as 2026-12-01T23:59, "
+                              f"got {args.deadline!r}") from None
+    limits = Limits(cell_timeout_s=args.cell_timeout, submission_timeout_s=args.timeout,
+                    mem_mb=args.mem_mb)
+    summary = grade(course, args.submissions, args.out, tutorial=args.tutorial,
+                    workers=args.workers, db=args.db, pattern=args.pattern,
+                    deadline=deadline, limits=limits)
+    print(summary.line())
+    print(summary.isolation)
+    print(f"grades: {args.out / 'grades.csv'}; report: {args.out / 'report.csv'}; "
+          f"feedback: {args.out / 'feedback'}")
     return 0
 
 
@@ -73,6 +98,20 @@ def parser() -> argparse.ArgumentParser:
     book.add_argument("--instructor", action="store_true",
                       help="show the solutions behind a toggle")
     book.set_defaults(func=_book)
+    grd = sub.add_parser("grade", help="grade a cohort's submissions (zip or folder)")
+    grd.add_argument("submissions", type=Path)
+    grd.add_argument("--tutorial", default=None, help="only this tutorial (default: by content)")
+    grd.add_argument("--workers", type=int, default=1, help="parallel grading processes")
+    grd.add_argument("--db", default=None,
+                     help="gradebook SQLAlchemy URL (default: sqlite in the output folder)")
+    grd.add_argument("--out", type=Path, default=Path("grading"), help="output folder")
+    grd.add_argument("--pattern", default=LMS_PATTERN,
+                     help="regex for flat LMS names with groups student, attempt, file")
+    grd.add_argument("--deadline", default=None, help="ISO time; later hand-ins are 'late'")
+    grd.add_argument("--cell-timeout", type=int, default=30, help="seconds per cell")
+    grd.add_argument("--timeout", type=int, default=300, help="seconds per submission")
+    grd.add_argument("--mem-mb", type=int, default=3072, help="memory cap per submission")
+    grd.set_defaults(func=_grade)
     build = sub.add_parser("build", help="release, check and book: the main job")
     build.add_argument("--instructor", action="store_true")
     build.add_argument("--budget", type=float, default=60.0)

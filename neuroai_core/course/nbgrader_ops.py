@@ -24,18 +24,21 @@ CODE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
 TEXT_STUB = "YOUR ANSWER HERE"
 
 
-def nbgrader_config(root: Path, cell_timeout_s: int):
+def nbgrader_config(root: Path, cell_timeout_s: int, kernel_name: str = "",
+                    db_url: str | None = None):
     """The nbgrader configuration shared by every command of the course."""
     from traitlets.config import Config
 
     c = Config()
     c.CourseDirectory.root = str(root)
     c.CourseDirectory.course_id = "neuroai"
-    c.CourseDirectory.db_url = f"sqlite:///{root / 'gradebook.db'}"
+    c.CourseDirectory.db_url = db_url or f"sqlite:///{root / 'gradebook.db'}"
     c.Exchange.root = str(root / "exchange")
     c.ClearSolutions.code_stub = {"python": CODE_STUB}
     c.ClearSolutions.text_stub = TEXT_STUB
     c.Execute.timeout = cell_timeout_s
+    if kernel_name:
+        c.Execute.kernel_name = kernel_name
     return c
 
 
@@ -49,7 +52,8 @@ class CellScore:
 class Workspace:
     """An nbgrader course directory under ``root`` (created; deleted by :meth:`close`)."""
 
-    def __init__(self, root: Path, cell_timeout_s: int = 60) -> None:
+    def __init__(self, root: Path, cell_timeout_s: int = 60, reuse: bool = False,
+                 kernel_name: str = "", db_url: str | None = None) -> None:
         from nbgrader.apps import NbGraderAPI
 
         # nbgrader runs its own console scripts (alembic) from PATH: make this
@@ -58,9 +62,10 @@ class Workspace:
         if bindir not in os.environ.get("PATH", "").split(os.pathsep):
             os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
         self.root = Path(root)
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(parents=True, exist_ok=reuse)
         (self.root / "exchange").mkdir(exist_ok=True)
-        self.api = NbGraderAPI(config=nbgrader_config(self.root, cell_timeout_s))
+        self.api = NbGraderAPI(config=nbgrader_config(self.root, cell_timeout_s, kernel_name,
+                                                      db_url))
 
     def close(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
@@ -70,7 +75,10 @@ class Workspace:
             text = (result.get("log") or "") + "\n" + (result.get("error") or "")
             errors = re.findall(r"^\s*(\w+(?:Error|Exception): .+)$", text, re.MULTILINE)
             useful = [e for e in errors if not e.startswith("NbGraderException")]
-            hint = (useful or errors or ["no details"])[0].strip()
+            if "DeadKernel" in text or "Kernel died" in text or "UnresponsiveKernel" in text:
+                useful.insert(0, "the kernel died")
+            last = [ln.strip() for ln in text.splitlines() if ln.strip()][-1:] or ["no output"]
+            hint = (useful or errors or last)[0].strip()
             raise CourseError(f"{label}: nbgrader {what} failed: {hint}")
 
     def generate(self, assignment: str, source: Path) -> nbformat.NotebookNode:
@@ -81,14 +89,15 @@ class Workspace:
         self._run("generate_assignment", self.api.generate_assignment(assignment), str(source))
         return nbformat.read(self.root / "release" / assignment / f"{assignment}.ipynb", 4)
 
-    def autograde(self, assignment: str, student: str, notebook: Path):
-        """Autograde ``notebook`` as ``student``'s submission.
+    def autograde(self, assignment: str, student: str, notebook: Path | None):
+        """Autograde ``notebook`` (None: already in ``submitted/``) as ``student``'s.
 
         Returns ``(scores, seconds)`` with one :class:`CellScore` per graded cell.
         """
-        sub_dir = self.root / "submitted" / student / assignment
-        sub_dir.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(notebook, sub_dir / f"{assignment}.ipynb")
+        if notebook is not None:
+            sub_dir = self.root / "submitted" / student / assignment
+            sub_dir.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(notebook, sub_dir / f"{assignment}.ipynb")
         start = time.perf_counter()
         with warnings.catch_warnings():
             # nbgrader 0.9.6 with SQLAlchemy 2.x warns about its own session handling
@@ -96,7 +105,7 @@ class Workspace:
             # grades are stored all the same (the check compares them with the source).
             warnings.filterwarnings("ignore", message=".*not in session", module="nbgrader")
             result = self.api.autograde(assignment, student)
-        self._run("autograde", result, str(notebook))
+        self._run("autograde", result, f"{student}'s {assignment}")
         seconds = time.perf_counter() - start
         gb = self.api.gradebook
         try:

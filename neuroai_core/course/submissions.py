@@ -1,0 +1,268 @@
+"""Hand-ins as instructors get them: collected, identified by content, repaired.
+
+Every input file becomes an :class:`Entry`; nothing is dropped. Layouts understood:
+``STUDENT/FILE.ipynb`` (a folder per student), flat files named by the learning-management
+system (``<student>_<attempt>_<file>.ipynb``, pattern configurable), and Colab's renamings
+(``Copy of X.ipynb``, ``X (1).ipynb``). A notebook is matched to its tutorial by its
+content (grade ids, the functions it defines, its title), not by its name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import nbformat
+
+from neuroai_core.course.project import CourseError
+
+#: Default pattern for flat LMS file names: ``alice_2_M1T1_LIF.ipynb``.
+LMS_PATTERN = r"^(?P<student>[A-Za-z0-9.\-]+)_(?P<attempt>\d+)_(?P<file>.+)$"
+MAX_BYTES = 64 * 1024 * 1024
+JUNK = ("__MACOSX/", ".DS_Store")
+
+
+@dataclass
+class Entry:
+    """One input file and what became of it."""
+
+    name: str  # path inside the zip or folder, as the instructor sees it
+    path: Path  # where its bytes are on disk
+    student: str = ""
+    attempt: int = 0
+    copy: int = 0  # Colab's " (1)" suffix
+    timestamp: dt.datetime | None = None
+    tutorial: str = ""
+    status: str = "pending"
+    reason: str = ""
+    notebook: nbformat.NotebookNode | None = field(default=None, repr=False)
+
+    def flag(self, status: str, reason: str) -> Entry:
+        self.status, self.reason = status, reason
+        return self
+
+
+def _clean_student(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9.\-]+", "-", text).strip("-.") or "unknown"
+
+
+def _colab_name(stem: str) -> tuple[str, int]:
+    """Undo Colab's renamings: ``Copy of X (2)`` -> ``("X", 2)``."""
+    copy = 0
+    m = re.match(r"^(.*?)\s*\((\d+)\)$", stem)
+    if m:
+        stem, copy = m.group(1), int(m.group(2))
+    stem = re.sub(r"^(Copy of\s+)+", "", stem)
+    return stem.strip(), copy
+
+
+def describe_name(entry: Entry, pattern: str) -> None:
+    """Fill in student, attempt and copy number from the entry's path."""
+    parts = PurePosixPath(entry.name).parts
+    m = re.match(pattern, parts[-1])
+    if m:
+        entry.student = _clean_student(m.group("student"))
+        entry.attempt = int(m.groupdict().get("attempt") or 0)
+        file = m.groupdict().get("file") or parts[-1]
+    elif len(parts) >= 2:
+        entry.student, file = _clean_student(parts[-2]), parts[-1]
+    else:
+        entry.student, file = _clean_student(PurePosixPath(parts[-1]).stem), parts[-1]
+    _, entry.copy = _colab_name(PurePosixPath(file).stem)
+
+
+def collect(source: Path, workdir: Path, pattern: str = LMS_PATTERN) -> list[Entry]:
+    """Every file of a zip or a folder, as entries (zip members are extracted safely)."""
+    source = Path(source)
+    entries: list[Entry] = []
+    if source.is_file() and zipfile.is_zipfile(source):
+        out = workdir / "unzipped"
+        with zipfile.ZipFile(source) as zf:
+            for k, info in enumerate(zf.infolist()):
+                if info.is_dir():
+                    continue
+                target = out / f"{k:05d}"
+                e = Entry(info.filename, target, timestamp=dt.datetime(*info.date_time))
+                if info.file_size > MAX_BYTES:
+                    entries.append(e.flag("not a notebook", f"{info.file_size} bytes, over "
+                                                            f"the {MAX_BYTES} byte limit"))
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(zf.read(info))
+                entries.append(e)
+    elif source.is_dir():
+        for p in sorted(x for x in source.rglob("*") if x.is_file() and not x.is_symlink()):
+            stamp = dt.datetime.fromtimestamp(p.stat().st_mtime)
+            entries.append(Entry(p.relative_to(source).as_posix(), p, timestamp=stamp))
+    else:
+        raise CourseError(f"submissions {source}: not a zip file or a folder")
+    for e in entries:
+        describe_name(e, pattern)
+    return entries
+
+
+def read_notebook(entry: Entry) -> None:
+    """Parse the entry as a notebook (nbformat 3 is converted), or flag it."""
+    if entry.status != "pending":
+        return
+    name = entry.name
+    if any(j in name for j in JUNK):
+        entry.flag("not a notebook", "operating-system metadata file")
+        return
+    data = entry.path.read_bytes()
+    if len(data) > MAX_BYTES:
+        entry.flag("not a notebook", f"{len(data)} bytes, over the {MAX_BYTES} byte limit")
+        return
+    if not data.strip():
+        entry.flag("not a notebook", "empty file")
+        return
+    if name.endswith(".py"):
+        entry.flag("not a notebook", "a .py file: hand in the .ipynb (Colab: File > "
+                                     "Download > Download .ipynb)")
+        return
+    try:
+        raw = json.loads(data.decode("utf-8", errors="replace"))
+        nb = nbformat.reads(json.dumps(raw), as_version=4)
+        nbformat.validate(nb)
+    except json.JSONDecodeError as err:
+        entry.flag("not a notebook", f"invalid JSON ({err.msg} at line {err.lineno})")
+        return
+    except Exception as err:  # nbformat's validation and conversion errors vary
+        entry.flag("not a notebook", f"not a Jupyter notebook ({str(err).splitlines()[0][:120]})")
+        return
+    entry.notebook = nb
+
+
+# --- matching by content -----------------------------------------------------------
+
+DEF = re.compile(r"^def\s+(\w+)\s*\(", re.MULTILINE)
+
+
+def _meta(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {}) or {}
+
+
+def _title(nb) -> str:
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            m = re.search(r"^#\s+(.+)$", cell.source, re.MULTILINE)
+            if m:
+                return m.group(1).strip()
+    return ""
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What identifies a tutorial's notebook: grade ids, solution functions, title."""
+
+    tutorial: str
+    grade_ids: frozenset
+    functions: frozenset
+    title: str
+
+    @classmethod
+    def of(cls, tutorial: str, nb) -> Fingerprint:
+        ids = {_meta(c)["grade_id"] for c in nb.cells if _meta(c).get("grade_id")}
+        funcs = {f for c in nb.cells if _meta(c).get("solution") for f in DEF.findall(c.source)}
+        return cls(tutorial, frozenset(ids), frozenset(funcs), _title(nb))
+
+    def score(self, nb) -> int:
+        ids = {_meta(c).get("grade_id") for c in nb.cells}
+        funcs = {f for c in nb.cells if c.cell_type == "code" for f in DEF.findall(c.source)}
+        return (len(self.grade_ids & ids) + 2 * len(self.functions & funcs)
+                + 3 * (bool(self.title) and _title(nb) == self.title))
+
+
+def identify(entry: Entry, prints: list[Fingerprint], expected: str | None) -> None:
+    """Set ``entry.tutorial`` from the notebook's content, or flag it."""
+    if entry.notebook is None:
+        return
+    scored = sorted(((fp.score(entry.notebook), fp.tutorial) for fp in prints), reverse=True)
+    if not scored or scored[0][0] == 0:
+        entry.flag("unknown tutorial", "matches no tutorial of the course by content")
+        return
+    best = scored[0][1]
+    if expected and best != expected:
+        entry.flag("unknown tutorial", f"this is tutorial {best}, not {expected}")
+        return
+    entry.tutorial = best
+
+
+# --- repair -----------------------------------------------------------------------------
+
+
+def _find_solution(cells, gid: str, funcs: list[str]):
+    for i, c in enumerate(cells):
+        if _meta(c).get("grade_id") == gid and c.cell_type == "code":
+            return i
+    for i in range(len(cells) - 1, -1, -1):  # metadata stripped: the last definition wins
+        c = cells[i]
+        if c.cell_type == "code" and set(funcs) & set(DEF.findall(c.source)):
+            return i
+    return None
+
+
+def repair(nb, release) -> list[str]:
+    """Give the submission the release's grading structure; return what was repaired.
+
+    Solution cells are found by grade id or, when an editor stripped the metadata, by the
+    functions they define; they get the release's metadata back. Test cells are taken out
+    wherever the student put them and put back, one each, right after their exercise's
+    solution (or at the end when the exercise was deleted); nbgrader then restores their
+    source, hidden tests included, from the gradebook.
+    """
+    notes: list[str] = []
+    test_ids = {c.get("id") for c in release.cells if _meta(c).get("grade")}
+    test_heads = {c.source.strip().splitlines()[0] for c in release.cells
+                  if _meta(c).get("grade") and c.source.strip()}
+
+    def is_test(c) -> bool:  # by metadata, or a stripped copy recognised by id or first line
+        head = c.source.strip().splitlines()[0] if c.source.strip() else ""
+        return bool(_meta(c).get("grade")) or (c.cell_type == "code" and (
+            c.get("id") in test_ids or head in test_heads))
+
+    cells = [c for c in nb.cells if not is_test(c)]
+    for c in cells:  # drop stray nbgrader metadata (edited or copied cells)
+        if _meta(c) and not _meta(c).get("solution"):
+            c.metadata.pop("nbgrader", None)
+    anchor: dict[str, int] = {}
+    for rc in release.cells:
+        meta = _meta(rc)
+        if meta.get("solution") and rc.cell_type == "code":
+            i = _find_solution(cells, meta["grade_id"], DEF.findall(rc.source))
+            if i is None:
+                notes.append(f"exercise {meta['grade_id']} deleted")
+                continue
+            if _meta(cells[i]).get("grade_id") != meta["grade_id"]:
+                notes.append(f"metadata of {meta['grade_id']} restored")
+            for j, c in enumerate(cells):  # a duplicated cell keeps its code, not the id
+                if j != i and _meta(c).get("grade_id") == meta["grade_id"]:
+                    c.metadata.pop("nbgrader")
+                    notes.append(f"duplicate of {meta['grade_id']} kept as plain code")
+            cells[i].metadata["nbgrader"] = dict(meta)
+            anchor[meta["grade_id"]] = i
+    tests, last_solution = [], None
+    for rc in release.cells:
+        meta = _meta(rc)
+        if meta.get("solution") and rc.cell_type == "code":
+            last_solution = meta["grade_id"]
+        if meta.get("grade") and rc.cell_type == "code":
+            tests.append((anchor.get(last_solution), rc))
+    for offset, (pos, rc) in enumerate(sorted(tests, key=lambda t: (t[0] is None, t[0] or 0))):
+        test = nbformat.from_dict(dict(rc))
+        test.outputs, test.execution_count = [], None
+        where = len(cells) if pos is None else pos + 1 + offset
+        cells.insert(where, test)
+    original = [_meta(c).get("grade_id") for c in nb.cells if is_test(c)]
+    restored = [_meta(rc).get("grade_id") for _, rc in tests]
+    if original != restored:
+        notes.append("test cells put back in place")
+    nb.cells = cells
+    for c in nb.cells:
+        if c.cell_type == "code":
+            c.outputs, c.execution_count = [], None
+    return notes

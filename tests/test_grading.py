@@ -1,0 +1,163 @@
+"""`neuroai grade` on a generated cohort: messy, broken and hostile hand-ins (issue 3).
+
+The expected totals come from the tutorial's points (see grading_corpus.py); the honest
+hand-ins must get the same grades in the hostile cohort as when graded alone.
+"""
+
+import datetime as dt
+import subprocess
+import sys
+import zipfile
+
+import nbformat
+import pytest
+from conftest import ROOT, copy_course
+from grading_corpus import FULL, cases, load_csv, write_cohort
+
+from neuroai_core.course.grade import Limits, grade
+
+pytestmark = pytest.mark.slow
+LATE = {"ivy/M1T1_LIF.ipynb"}
+DEADLINE = dt.datetime(2027, 1, 1)
+LIMITS = Limits(cell_timeout_s=10, submission_timeout_s=240)
+
+
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory):
+    base = tmp_path_factory.mktemp("cohort")
+    course = copy_course(base / "course")
+    out = base / "out"
+    corpus = cases(course.root, out)
+    write_cohort(corpus, base / "in", late=LATE)
+    summary = grade(course, base / "in", out, workers=2, deadline=DEADLINE, limits=LIMITS,
+                    progress=False)
+    report = {r["input"]: r for r in load_csv(out / "report.csv")}
+    grades = {r["student"]: r for r in load_csv(out / "grades.csv")}
+    return course, corpus, out, summary, report, grades
+
+
+def student_of(name: str) -> str:
+    first = name.split("/")[0]
+    return first if "/" in name else first.split("_")[0]
+
+
+def test_every_input_file_is_reported(cohort):
+    _, corpus, _, summary, report, _ = cohort
+    assert sorted(report) == sorted(c.name for c in corpus)
+    assert len(summary.entries) == len(corpus)
+
+
+@pytest.mark.parametrize("i", range(len(cases(ROOT, ROOT / "_out"))))
+def test_each_hand_in_gets_its_grade_or_a_clear_flag(cohort, i):
+    _, corpus, _, _, report, grades = cohort
+    case = corpus[i]
+    row = report[case.name]
+    expected_status = "late" if case.name in LATE else case.status
+    assert row["status"] == expected_status, (case.name, row)
+    if case.total is not None:
+        assert float(grades[row["student"]]["total"]) == case.total, (case.name, row)
+    if row["status"] != "graded":
+        assert row["reason"], f"{case.name} is flagged without a reason"
+
+
+def test_hostile_code_touched_nothing_outside_its_folder(cohort):
+    course, _, out, _, _, _ = cohort
+    assert not (course.root / "HACKED").exists()
+    assert not (course.root / "tutorials" / "x.txt").exists()
+    assert (course.root / "solutions" / "M1_Neurons" / "M1T1_LIF.ipynb").is_file()
+    assert (out / "grades.csv").is_file() and (out / "gradebook.db").is_file()
+    # no process of a submission outlives the grading (fork bomb's children included)
+    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    assert "kernel-connection.json" not in ps and "neuroai_core.course.sandbox" not in ps
+
+
+def test_tampering_is_flagged_and_does_not_pay(cohort):
+    _, _, _, _, report, grades = cohort
+    row = report["h-patch/M1T1_LIF.ipynb"]
+    assert row["status"] == "tampering found"
+    assert "numpy.isclose" in row["reason"] and "neuroai_core.checks.check_close" in row["reason"]
+    assert float(grades["h-patch"]["test_euler_step"]) == 0
+    assert float(grades["h-patch"]["test_fi_rate"]) == 0
+
+
+def test_feedback_shows_scores_and_test_messages(cohort):
+    _, _, out, _, _, _ = cohort
+    page = (out / "feedback" / "ana" / "M1T1_LIF.html").read_text()
+    assert f"{FULL:g} / {FULL:g}" in page and "matches the reference" in page
+    page = (out / "feedback" / "ben" / "M1T1_LIF.html").read_text()
+    assert f"0 / {FULL:g}" in page and "NotImplementedError" in page
+    page = (out / "feedback" / "jon" / "M1T1_LIF.html").read_text()
+    assert "Hint:" in page  # the visible test's helpful message reaches the student
+
+
+def test_summary_counts(cohort):
+    _, corpus, _, summary, _, _ = cohort
+    line = summary.line()
+    assert f"{len(corpus)} files" in line and "namespaces" in summary.isolation
+
+
+def test_honest_hand_ins_get_the_same_grades_alone(cohort, tmp_path):
+    course, corpus, _, _, _, grades = cohort
+    honest = [c for c in corpus if c.honest and c.total is not None][:6]
+    write_cohort(honest, tmp_path / "in")
+    grade(course, tmp_path / "in", tmp_path / "out", limits=LIMITS, progress=False)
+    alone = {r["student"]: r for r in load_csv(tmp_path / "out" / "grades.csv")}
+    for c in honest:
+        s = student_of(c.name)
+        assert alone[s] == grades[s], c.name
+
+
+def test_rerun_gives_same_grades_and_resubmission_replaces(tmp_path):
+    course = copy_course(tmp_path / "course")
+    corpus = [c for c in cases(course.root, tmp_path / "out")
+              if c.name.startswith(("ana/", "cleo/"))]
+    write_cohort(corpus, tmp_path / "in")
+    out = tmp_path / "out"
+    grade(course, tmp_path / "in", out, progress=False)
+    first = load_csv(out / "grades.csv")
+    grade(course, tmp_path / "in", out, progress=False)
+    assert load_csv(out / "grades.csv") == first
+    # cleo hands in again, now with every exercise right
+    ana = next(c for c in corpus if c.name.startswith("ana/"))
+    (tmp_path / "in2" / "cleo").mkdir(parents=True)
+    (tmp_path / "in2" / "cleo" / "M1T1_LIF.ipynb").write_bytes(ana.data)
+    grade(course, tmp_path / "in2", out, progress=False)
+    rows = {r["student"]: r for r in load_csv(out / "grades.csv")}
+    assert float(rows["cleo"]["total"]) == FULL and float(rows["ana"]["total"]) == FULL
+    (row,) = load_csv(out / "report.csv")
+    assert "replaces the hand-in graded earlier" in row["reason"]
+
+
+def test_zip_input_and_a_notebook_of_another_tutorial(tmp_path):
+    course = copy_course(tmp_path / "course")
+    ana = next(c for c in cases(course.root, tmp_path) if c.name.startswith("ana/"))
+    other = course.root / "solutions" / "M1_Neurons" / "M1T3_SpikesEnergy.ipynb"
+    if not other.exists():
+        pytest.skip("needs a second tutorial")
+    zpath = tmp_path / "cohort.zip"
+    with zipfile.ZipFile(zpath, "w") as zf:
+        zf.writestr("ana_1_M1T1_LIF.ipynb", ana.data)
+        zf.writestr("bo_1_M1T1_LIF.ipynb", other.read_bytes())
+        zf.writestr("__MACOSX/._ana_1_M1T1_LIF.ipynb", b"\x00\x01")
+    grade(course, zpath, tmp_path / "out", tutorial="M1T1_LIF", progress=False)
+    report = {r["input"]: r for r in load_csv(tmp_path / "out" / "report.csv")}
+    assert report["ana_1_M1T1_LIF.ipynb"]["status"] == "graded"
+    assert report["bo_1_M1T1_LIF.ipynb"]["status"] == "unknown tutorial"
+    assert "M1T3_SpikesEnergy" in report["bo_1_M1T1_LIF.ipynb"]["reason"]
+    assert report["__MACOSX/._ana_1_M1T1_LIF.ipynb"]["status"] == "not a notebook"
+    assert nbformat.read(other, 4)  # the course's own file is untouched
+
+
+def test_cli_grade_prints_a_summary_and_rejects_bad_options(tmp_path):
+    course = copy_course(tmp_path / "course")
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "x.py").write_text("print(1)\n")
+    cli = [sys.executable, "-m", "neuroai_core.course.cli", "--root", str(course.root), "grade",
+           str(tmp_path / "in"), "--out", str(tmp_path / "out")]
+    proc = subprocess.run(cli, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "1 files: 0 graded, 1 flagged, 0 failed" in proc.stdout
+    proc = subprocess.run([*cli, "--workers", "0"], capture_output=True, text=True)
+    assert proc.returncode == 1 and "workers must be at least 1, got 0" in proc.stderr
+    proc = subprocess.run([*cli, "--deadline", "friday"], capture_output=True, text=True)
+    assert proc.returncode == 1 and "--deadline must be an ISO date" in proc.stderr
