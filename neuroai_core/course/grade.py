@@ -163,9 +163,9 @@ class Grader:
                     raise
                 time.sleep(1 + attempt)
 
-    def run_one(self, e: Entry, slot: int) -> dict:
+    def run_one(self, e: Entry, slot: int, index: int) -> dict:
         """Autograde one entry in a worker process; return the worker's result."""
-        job_dir = self.work / "jobs" / f"{slot}-{abs(hash(e.name))}"
+        job_dir = self.work / "jobs" / f"{index:05d}"
         scratch = self.work / "scratch" / job_dir.name
         job_dir.mkdir(parents=True)
         scratch.mkdir(parents=True)
@@ -383,16 +383,16 @@ def grade(course: Course, submissions: Path, out: Path, tutorial: str | None = N
         for s in range(workers):
             slots.put(s)
 
-        def work(e: Entry) -> dict:
+        def work(e: Entry, index: int) -> dict:
             slot = slots.get()
             try:
-                return grader.run_one(e, slot)
+                return grader.run_one(e, slot, index)
             finally:
                 slots.put(slot)
 
         bar = tqdm(total=len(todo), desc="grading", unit="submission", disable=not progress)
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(work, e): e for e in todo}
+            futures = {pool.submit(work, e, i): e for i, e in enumerate(todo)}
             for fut in as_completed(futures):
                 e, result = futures[fut], fut.result()
                 _judge(e, result, deadline)

@@ -37,7 +37,10 @@ class Guard:
 
         for info in pkgutil.walk_packages(neuroai_core.__path__, "neuroai_core."):
             if not info.name.startswith(SKIP):
-                importlib.import_module(info.name)
+                try:
+                    importlib.import_module(info.name)
+                except Exception:  # an optional module that cannot load here: not protected
+                    continue
         importlib.import_module("numpy")
         self._modules = {name: (mod, dict(vars(mod)))
                          for name, mod in list(sys.modules.items())
