@@ -26,6 +26,7 @@ from neuroai_core.course.project import Course, CourseError, Tutorial
 from neuroai_core.course.release import badge_cell
 
 LOCAL_BADGE = "../../book/_static/colab-badge.svg"  # relative to tutorials/<module>/
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 SOLUTION_HEADER = "# Reference solution (instructor build only)\n"
 
 
@@ -39,11 +40,22 @@ def executed_source(course: Course, t: Tutorial) -> nbformat.NotebookNode:
     return run_source(course, t)[0]
 
 
+def strip_widgets(nb) -> None:
+    """Drop widget outputs (tqdm progress bars; the explorers render static figures) and
+    the widget state: with it, the page would load a widget manager from a CDN, and the
+    text fallback of a bar is its first, empty line."""
+    nb.metadata.pop("widgets", None)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.outputs if WIDGET_VIEW not in o.get("data", {})]
+
+
 def reader_page(course: Course, t: Tutorial, executed, instructor: bool = False):
     """The website's version of one tutorial: outputs kept, solutions hidden or toggled."""
     from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
 
     page = copy.deepcopy(executed)
+    strip_widgets(page)
     originals = [c.source for c in page.cells]
     ClearSolutions(code_stub={"python": CODE_STUB}, text_stub=TEXT_STUB).preprocess(page, {})
     ClearHiddenTests().preprocess(page, {})
