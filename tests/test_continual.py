@@ -288,3 +288,11 @@ def test_three_scenarios_published_pattern_on_split_digits():
     for s in ("task", "class"):
         for m in methods[2:] + ("fine-tuning",):
             assert acc["joint", s] >= acc[m, s] - 0.01, (m, s)
+
+
+def test_replay_budget_smaller_than_the_classes_is_a_clear_error():
+    from neuroai_core.continual import ReplayBuffer
+
+    x, y = torch.zeros(8, 64), torch.tensor([0, 1, 2, 3, 0, 1, 2, 3])
+    with pytest.raises(ValueError, match="budget=3 is smaller than the 4 classes"):
+        ReplayBuffer(budget=3).add_task(x, y, 0)

@@ -90,6 +90,9 @@ class ReplayBuffer:
             ids = torch.cat([self.task_ids_, ids])
         keys = ids * 100_000 + y
         classes = torch.unique(keys)
+        if self.budget < len(classes):
+            raise ValueError(f"budget={self.budget} is smaller than the {len(classes)} classes "
+                             "seen so far: a class-balanced buffer needs one slot per class")
         per_class = self.budget // len(classes)
         rng = np.random.default_rng([self.seed, task_id])
         keep = []
