@@ -117,12 +117,19 @@ class Grader:
         from neuroai_core.course.sandbox import namespaces_work
 
         self.course, self.out, self.limits = course, out, limits
-        # Under /tmp on purpose: each sandboxed kernel gets a private /tmp, hiding this.
-        self.work = Path(tempfile.mkdtemp(prefix="neuroai-grade-", dir="/tmp"))
+        self.work = Path(tempfile.mkdtemp(prefix="neuroai-grade-"))
+        self.scratch = Path(tempfile.mkdtemp(prefix="neuroai-scratch-"))
+        os.chmod(self.scratch, 0o711)
+        if os.geteuid() == 0:
+            # Mode 000: the workers (root, with capabilities) still enter; sandboxed kernels
+            # (uid 0 without capabilities) cannot, so no kernel reads any grader's templates,
+            # jobs or gradebook copies, this run's or a concurrent one's.
+            os.chmod(self.work, 0o000)
         self.db = db or f"sqlite:///{(out / 'gradebook.db').resolve()}"
         self.templates: dict[str, Path] = {}
         self.releases: dict[str, nbformat.NotebookNode] = {}
         self.mode = "ns" if namespaces_work() else "plain"
+        self._mode: int | None = None
         self.hide = [str(self.work), str(course.root / "solutions"), *_private(out, self.db)]
         self.cgroups = [make_cgroup(f"neuroai-{os.getpid()}-{s}", limits.nproc)
                         for s in range(workers)]
@@ -142,7 +149,26 @@ class Grader:
                     os.rmdir(cg)
                 except OSError:
                     pass
+        self.unlock_gradebook()
+        os.chmod(self.work, 0o700)
         shutil.rmtree(self.work, ignore_errors=True)
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+    def _sqlite_path(self) -> Path | None:
+        return Path(self.db[len("sqlite:///"):]) if self.db.startswith("sqlite:///") else None
+
+    def lock_gradebook(self) -> None:
+        """As root, keep the SQLite gradebook unreadable to sandboxed kernels (mode 000)."""
+        path = self._sqlite_path()
+        if os.geteuid() == 0 and path and path.exists() and self._mode is None:
+            self._mode = path.stat().st_mode & 0o777
+            os.chmod(path, 0o000)
+
+    def unlock_gradebook(self) -> None:
+        path = self._sqlite_path()
+        if self._mode is not None and path and path.exists():
+            os.chmod(path, self._mode)
+        self._mode = None
 
     def prepare(self, tid: str) -> None:
         """A template nbgrader course for ``tid`` (own SQLite) and its rows in the gradebook."""
@@ -166,7 +192,7 @@ class Grader:
     def run_one(self, e: Entry, slot: int, index: int) -> dict:
         """Autograde one entry in a worker process; return the worker's result."""
         job_dir = self.work / "jobs" / f"{index:05d}"
-        scratch = self.work / "scratch" / job_dir.name
+        scratch = self.scratch / job_dir.name
         job_dir.mkdir(parents=True)
         scratch.mkdir(parents=True)
         nb_path = job_dir / "submission.ipynb"
@@ -375,6 +401,7 @@ def grade(course: Course, submissions: Path, out: Path, tutorial: str | None = N
         todo = [e for e in entries if e.status == "pending"]
         for tid in sorted({e.tutorial for e in todo}):
             grader.prepare(tid)
+        grader.lock_gradebook()
         for e in todo:
             notes = repair(e.notebook, grader.releases[e.tutorial])
             e.notebook = _guarded(e.notebook)
