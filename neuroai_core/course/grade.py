@@ -136,8 +136,8 @@ class Grader:
 
     def isolation(self) -> str:
         """One line for the summary: how submissions were confined."""
-        ns = ("own mount and PID namespaces, private /tmp, read-only file systems, "
-              "no capabilities" if self.mode == "ns" else "resource limits only")
+        ns = ("own mount and PID namespaces, grader files hidden, private scratch, read-only "
+              "file systems, no capabilities" if self.mode == "ns" else "resource limits only")
         forks = "pids cgroup" if all(self.cgroups) else "RLIMIT_NPROC (not for root)"
         return f"isolation: {ns}; process cap: {forks}; memory cap {self.limits.mem_mb} MB"
 
