@@ -30,7 +30,7 @@ from pathlib import Path
 import nbformat
 
 from neuroai_core.course import notebooks
-from neuroai_core.course.nbgrader_ops import Workspace
+from neuroai_core.course.nbgrader_ops import Workspace, scripts_on_path
 from neuroai_core.course.project import Course, CourseError
 from neuroai_core.course.release import student_version
 from neuroai_core.course.submissions import (
@@ -302,6 +302,7 @@ def record(db: str, e: Entry, result: dict) -> str:
     """Write one submission's grades into the gradebook; say what it replaced."""
     from nbgrader.api import Gradebook, MissingEntry
 
+    scripts_on_path()
     note = ""
     with Gradebook(db) as gb, warnings.catch_warnings():
         # nbgrader 0.9.6 on SQLAlchemy 2.x warns about its own session handling
@@ -327,6 +328,9 @@ def gradebook_rows(db: str, tutorials: list[str]) -> list[dict]:
     """One row per student and tutorial: per-exercise points, total and maximum."""
     from nbgrader.api import Gradebook
 
+    if not tutorials:
+        return []
+    scripts_on_path()
     rows = []
     with Gradebook(db) as gb:
         for tid in tutorials:

@@ -42,6 +42,14 @@ def nbgrader_config(root: Path, cell_timeout_s: int, kernel_name: str = "",
     return c
 
 
+def scripts_on_path() -> None:
+    """nbgrader's gradebook runs its own console script (alembic) from PATH: make this
+    interpreter's scripts folder visible, as an activated virtualenv would."""
+    bindir = str(Path(sys.executable).parent)
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+
+
 @dataclass(frozen=True)
 class CellScore:
     grade_id: str
@@ -56,11 +64,7 @@ class Workspace:
                  kernel_name: str = "", db_url: str | None = None) -> None:
         from nbgrader.apps import NbGraderAPI
 
-        # nbgrader runs its own console scripts (alembic) from PATH: make this
-        # interpreter's scripts folder visible, as an activated virtualenv would.
-        bindir = str(Path(sys.executable).parent)
-        if bindir not in os.environ.get("PATH", "").split(os.pathsep):
-            os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+        scripts_on_path()
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=reuse)
         (self.root / "exchange").mkdir(exist_ok=True)
