@@ -8,6 +8,7 @@ import nbformat
 import pytest
 from conftest import ROOT, copy_course, tutorial_ids
 
+from neuroai_core.course import notebooks
 from neuroai_core.course.check import AUTOGRADE_BUDGET_S, RUN_BUDGET_S, check_tutorial
 from neuroai_core.course.release import release
 
@@ -38,8 +39,9 @@ def test_tutorial_anatomy(course, tid):
     """TUTORIALS.md: every graded test cell has hidden tests and a visible check; the
     student version carries the Colab badge and the setup cell first."""
     (t,) = course.select([tid])
-    src = nbformat.read(t.source, 4)
+    src = notebooks.read_source(t.source)  # authoring marks become nbgrader metadata
     tests = [c for c in src.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    assert tests, f"{tid} has no graded test cells"
     for cell in tests:
         gid = cell.metadata["nbgrader"]["grade_id"]
         assert "### BEGIN HIDDEN TESTS" in cell.source, f"{gid} has no hidden tests"

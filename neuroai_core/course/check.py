@@ -49,7 +49,7 @@ def executed_path(course: Course, t: Tutorial) -> Path:
 
 def run_source(course: Course, t: Tutorial):
     """Execute the source; cache it (keyed by the source's digest); return ``(nb, s)``."""
-    nb = notebooks.read(t.source)
+    nb = notebooks.read_source(t.source, t.source.relative_to(course.root))
     executed, seconds = notebooks.execute(t.source, nb)
     executed.metadata["neuroai"] = {"source_sha256": source_digest(t.source)}
     notebooks.write(executed, executed_path(course, t))
@@ -79,8 +79,7 @@ def check_tutorial(course: Course, t: Tutorial, workdir: Path,
     res = CheckResult(t)
     rel = t.source.relative_to(course.root)
     try:
-        source = notebooks.read(t.source)
-        notebooks.lint(rel, source)
+        source = notebooks.read_source(t.source, rel)
     except CourseError as err:
         res.problems.append(str(err))
         return res
@@ -88,7 +87,7 @@ def check_tutorial(course: Course, t: Tutorial, workdir: Path,
     res.graded, res.points = len(graded), sum(graded.values())
     if not graded:
         res.problems.append(f"{rel}: no graded test cells (an exercise needs a test cell "
-                            "marked 'Autograder tests' with points)")
+                            "starting with '# test: 1 point')")
     try:
         _, res.run_s = run_source(course, t)
         if res.run_s > run_budget_s:
@@ -117,7 +116,9 @@ def _grading_problems(course: Course, t: Tutorial, ws: Workspace, res: CheckResu
         problems.append(f"{t.rel}.ipynb is out of date with {rel}: run 'neuroai release'")
         student = ws.root / f"{t.id}-fresh.ipynb"
         student.write_text(fresh, encoding="utf-8")
-    ref_scores, res.autograde_s = ws.autograde(t.id, "reference", t.source)
+    reference = ws.root / f"{t.id}-reference.ipynb"
+    nbformat.write(notebooks.read_source(t.source, rel), reference)
+    ref_scores, res.autograde_s = ws.autograde(t.id, "reference", reference)
     problems += _score_problems(ref_scores, True, f"{rel} autograded")
     if res.autograde_s > autograde_budget_s:
         problems.append(f"{rel}: autograding took {res.autograde_s:.1f} s, over its "

@@ -1,4 +1,4 @@
-"""The ``neuroai`` command: release, check, book, build.
+"""The ``neuroai`` command: new, release, check, book, grade, build.
 
 Mistakes an instructor makes end as one line on stderr (``neuroai: error: ...``) and
 exit status 1; no traceback.
@@ -13,6 +13,18 @@ from pathlib import Path
 
 from neuroai_core.course.project import Course, CourseError
 from neuroai_core.course.submissions import LMS_PATTERN
+
+
+def _new(course: Course, args) -> int:
+    from neuroai_core.course.new import new_tutorial
+
+    created = new_tutorial(course, args.tutorial_id, args.title, args.module)
+    for path in created.files:
+        print(f"wrote  {path.relative_to(course.root)}")
+    print(f"next: edit {created.tutorial.source.relative_to(course.root)} (see the authoring "
+          f"guide), then 'neuroai release {args.tutorial_id}' and "
+          f"'neuroai check {args.tutorial_id}'")
+    return 0
 
 
 def _release(course: Course, args) -> int:
@@ -85,6 +97,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--root", type=Path, default=None,
                    help="course folder (default: found from the working directory)")
     sub = p.add_subparsers(dest="command", required=True)
+    new = sub.add_parser("new", help="create a tutorial from the course template")
+    new.add_argument("tutorial_id", help="e.g. M5T1_Decoding")
+    new.add_argument("--title", required=True, help="the tutorial's title")
+    new.add_argument("--module", default=None,
+                     help="module folder, e.g. M5_NeuroAI (default: the existing M<n>_ folder)")
+    new.set_defaults(func=_new)
     rel = sub.add_parser("release", help="regenerate the student versions in tutorials/")
     rel.add_argument("tutorial", nargs="*", help="tutorial ids (default: all)")
     rel.set_defaults(func=_release)

@@ -182,7 +182,8 @@ class Grader:
         master = Workspace(self.work / "master" / tid, db_url=self.db)
         for attempt in range(3):  # concurrent graders may create the assignment at once
             try:
-                master.generate(tid, t.source)
+                rel = t.source.relative_to(self.course.root)
+                master.generate(tid, notebooks.read_source(t.source, rel), str(rel))
                 break
             except CourseError:
                 if attempt == 2:
@@ -397,7 +398,8 @@ def grade(course: Course, submissions: Path, out: Path, tutorial: str | None = N
     try:
         entries = collect(submissions, grader.work, pattern)
         summary.entries = entries
-        prints = [Fingerprint.of(t.id, notebooks.read(t.source)) for t in course.tutorials()]
+        prints = [Fingerprint.of(t.id, notebooks.read_source(t.source))
+                  for t in course.tutorials()]
         for e in entries:
             read_notebook(e)
             identify(e, prints, tutorial)

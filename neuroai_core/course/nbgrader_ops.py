@@ -85,12 +85,18 @@ class Workspace:
             hint = (useful or errors or last)[0].strip()
             raise CourseError(f"{label}: nbgrader {what} failed: {hint}")
 
-    def generate(self, assignment: str, source: Path) -> nbformat.NotebookNode:
-        """Run ``generate_assignment`` on ``source``; return the student notebook."""
+    def generate(self, assignment: str, source: Path | nbformat.NotebookNode,
+                 label: str = "") -> nbformat.NotebookNode:
+        """Run ``generate_assignment`` on ``source`` (a file, or a notebook already read
+        with its authoring marks applied); return the student notebook."""
         src_dir = self.root / "source" / assignment
         src_dir.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, src_dir / f"{assignment}.ipynb")
-        self._run("generate_assignment", self.api.generate_assignment(assignment), str(source))
+        if isinstance(source, Path):
+            shutil.copyfile(source, src_dir / f"{assignment}.ipynb")
+        else:
+            nbformat.write(source, src_dir / f"{assignment}.ipynb")
+        self._run("generate_assignment", self.api.generate_assignment(assignment),
+                  label or str(source if isinstance(source, Path) else assignment))
         return nbformat.read(self.root / "release" / assignment / f"{assignment}.ipynb", 4)
 
     def autograde(self, assignment: str, student: str, notebook: Path | None):

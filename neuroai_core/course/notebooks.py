@@ -28,6 +28,18 @@ def read(path: Path) -> nbformat.NotebookNode:
     return nb
 
 
+def read_source(path: Path, label: str | Path | None = None) -> nbformat.NotebookNode:
+    """Read a tutorial's source: authoring marks become nbgrader metadata
+    (:mod:`neuroai_core.course.authoring`), then the result is linted. ``label`` names
+    the notebook in error messages (default: ``path``)."""
+    from neuroai_core.course.authoring import apply_marks
+
+    label = label if label is not None else path
+    nb = apply_marks(read(path), label)
+    lint(label, nb)
+    return nb
+
+
 def write(nb: nbformat.NotebookNode, path: Path) -> bool:
     """Write ``nb`` to ``path`` in canonical form; return True when the bytes changed."""
     text = nbformat.writes(nb) + "\n"
@@ -59,20 +71,20 @@ def lint(path: Path, nb: nbformat.NotebookNode) -> None:
         if SOLUTION_MARK in src and not meta.get("solution"):
             raise CourseError(
                 f"{path}: cell {i + 1} has '{SOLUTION_MARK}' but is not a solution cell; "
-                "mark it 'Autograded answer' in the Create Assignment toolbar"
+                "start the cell with '# exercise'"
             )
         if HIDDEN_MARK in src and not meta.get("grade"):
             raise CourseError(
                 f"{path}: cell {i + 1} has '{HIDDEN_MARK}' but is not a test cell; "
-                "mark it 'Autograder tests'"
+                "start the cell with '# test: 1 point'"
             )
         if not marked:
             continue
         gid = meta.get("grade_id")
         if not isinstance(gid, str) or not gid.strip():
             raise CourseError(
-                f"{path}: cell {i + 1} is an nbgrader cell without a grade_id; give it a "
-                "unique id (e.g. 'ex1_solution') in the Create Assignment toolbar"
+                f"{path}: cell {i + 1} is an nbgrader cell without a grade_id; remove its "
+                "nbgrader metadata and mark it '# exercise' or '# test: 1 point' instead"
             )
         if gid in seen:
             raise CourseError(

@@ -57,9 +57,9 @@ def decorate(course: Course, tutorial: Tutorial, nb: nbformat.NotebookNode):
 
 def student_version(course: Course, tutorial: Tutorial, ws: Workspace):
     """The student notebook of ``tutorial`` (not written anywhere)."""
-    nb = notebooks.read(tutorial.source)
-    notebooks.lint(tutorial.source.relative_to(course.root), nb)
-    return decorate(course, tutorial, ws.generate(tutorial.id, tutorial.source))
+    rel = tutorial.source.relative_to(course.root)
+    nb = notebooks.read_source(tutorial.source, rel)
+    return decorate(course, tutorial, ws.generate(tutorial.id, nb, str(rel)))
 
 
 def release(course: Course, tutorials: list[Tutorial] | None = None) -> list[tuple[Tutorial, bool]]:
