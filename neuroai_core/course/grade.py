@@ -133,6 +133,7 @@ class Grader:
         self.hide = [str(self.work), str(course.root / "solutions"), *_private(out, self.db)]
         self.cgroups = [make_cgroup(f"neuroai-{os.getpid()}-{s}", limits.nproc)
                         for s in range(workers)]
+        self.stale: list[str] = []
 
     def isolation(self) -> str:
         """One line for the summary: how submissions were confined."""
@@ -142,7 +143,7 @@ class Grader:
         return f"isolation: {ns}; process cap: {forks}; memory cap {self.limits.mem_mb} MB"
 
     def close(self) -> None:
-        for cg in self.cgroups:
+        for cg in self.cgroups + self.stale:
             if cg:
                 kill_cgroup(cg)
                 try:
@@ -215,8 +216,12 @@ class Grader:
             proc.wait()
             return {"killed": f"grading took over {self.limits.submission_timeout_s} s"}
         finally:
-            if self.cgroups[slot]:
-                kill_cgroup(self.cgroups[slot])
+            if self.cgroups[slot] and not kill_cgroup(self.cgroups[slot]):
+                # Survivors (a fork bomb still unwinding on a busy machine) would count
+                # against the next hand-in's process cap: give this slot a fresh cgroup.
+                self.stale.append(self.cgroups[slot])
+                self.cgroups[slot] = make_cgroup(f"neuroai-{os.getpid()}-{slot}-{index}",
+                                                 self.limits.nproc)
         result_file = job_dir / "result.json"
         if not result_file.exists():
             tail = err.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
@@ -253,22 +258,24 @@ def make_cgroup(name: str, max_pids: int) -> str | None:
     return None
 
 
-def kill_cgroup(folder: str) -> None:
-    """Kill every process in the cgroup (a fork bomb's children, a stray kernel)."""
+def kill_cgroup(folder: str) -> bool:
+    """Kill every process in the cgroup (a fork bomb's children, a stray kernel); return
+    True when it is empty."""
     procs = Path(folder) / "cgroup.procs"
     for _ in range(50):
         try:
             pids = [int(x) for x in procs.read_text().split()]
         except OSError:
-            return
+            return True
         if not pids:
-            return
+            return True
         for pid in pids:
             try:
                 os.kill(pid, signal.SIGKILL)
             except OSError:
                 pass
         time.sleep(0.1)
+    return False
 
 
 def _judge(e: Entry, result: dict, deadline: dt.datetime | None) -> None:
