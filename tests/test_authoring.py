@@ -50,11 +50,21 @@ def test_marks_become_nbgrader_metadata():
     notebooks.lint("t.ipynb", nb)  # what the marks make passes nbgrader's own rules
 
 
-@pytest.mark.parametrize("tid", tutorial_ids())
+def metadata_authored() -> list[str]:
+    """The tutorials written with nbgrader's toolbar (metadata in the file, no marks)."""
+    return [t.id for t in Course(ROOT).tutorials()
+            if any("nbgrader" in c.metadata for c in notebooks.read(t.source).cells)]
+
+
+def test_both_ways_of_authoring_are_in_use():
+    assert 0 < len(metadata_authored()) < len(tutorial_ids())
+
+
+@pytest.mark.parametrize("tid", metadata_authored())
 def test_marks_reproduce_every_tutorials_metadata(tid):
     """The naming rules of the marks are those the course's tutorials were written with:
-    strip each tutorial's nbgrader metadata, put marks in its place, and the marks give back
-    the same grade ids, points and cell kinds."""
+    strip each toolbar-made tutorial's nbgrader metadata, put marks in its place, and the
+    marks give back the same grade ids, points and cell kinds."""
     (t,) = Course(ROOT).select([tid])
     original = notebooks.read(t.source)
     stripped = nbformat.from_dict(original)
