@@ -146,26 +146,34 @@ def train_task(model: nn.Module, batches: Iterable[Batch],
     ``w_k += -g_k (theta_k' - theta_k)`` with ``g = dCE/dtheta`` of the task loss only.
     """
     params = {n: p for n, p in model.named_parameters() if p.requires_grad}
-    optimizer = torch.optim.Adam(params.values(), lr=lr)
+    plist = list(params.values())
+    detached = [p.detach() for p in plist]
+    # foreach: one multi-tensor kernel per Adam operation instead of one per parameter.
+    optimizer = torch.optim.Adam(plist, lr=lr, foreach=True)
     path = {n: torch.zeros_like(p) for n, p in params.items()}
     losses = []
     for batch in tqdm(batches, total=n_steps, disable=not progress, desc="training", leave=False):
         logits = masked_logits(model(batch.x, batch.task_ids), batch.active)
         loss = nn.functional.cross_entropy(logits, batch.y)
-        task_grads = torch.autograd.grad(loss, list(params.values()), allow_unused=True)
+        task_grads = torch.autograd.grad(loss, plist, allow_unused=True)
+        if any(g is None for g in task_grads):
+            task_grads = [torch.zeros_like(p) if g is None else g
+                          for p, g in zip(plist, task_grads, strict=True)]
         extra = penalty(model) if penalty is not None else None
-        extra_grads = (torch.autograd.grad(extra, list(params.values()), allow_unused=True)
-                       if extra is not None and extra.requires_grad else [None] * len(params))
-        before = {n: p.detach().clone() for n, p in params.items()}
-        for p, g, e in zip(params.values(), task_grads, extra_grads, strict=True):
-            g = torch.zeros_like(p) if g is None else g
+        extra_grads = (torch.autograd.grad(extra, plist, allow_unused=True)
+                       if extra is not None and extra.requires_grad else [None] * len(plist))
+        for p, g, e in zip(plist, task_grads, extra_grads, strict=True):
             p.grad = g if e is None else g + e
+        before = torch._foreach_mul(detached, 1.0)  # a copy of every parameter
         optimizer.step()
-        for (n, p), g in zip(params.items(), task_grads, strict=True):
-            if g is not None:
-                path[n] = path_integral_step(path[n], g, before[n], p.detach())
-        losses.append(loss.item())
-    return TrainResult(np.asarray(losses), path)
+        # The path integral w -= g * (theta_after - theta_before) (path_integral_step),
+        # for all parameters at once.
+        with torch.no_grad():
+            delta = torch._foreach_sub(detached, before)
+            torch._foreach_addcmul_(list(path.values()), task_grads, delta, value=-1.0)
+        losses.append(loss.detach())  # no .item() per step: one conversion at the end
+    losses = torch.stack(losses).double().numpy() if losses else np.zeros(0)
+    return TrainResult(losses, path)
 
 
 @torch.no_grad()

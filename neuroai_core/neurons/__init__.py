@@ -7,6 +7,7 @@ from neuroai_core.neurons.adex import (
     adex_step,
     simulate_adex,
 )
+from neuroai_core.neurons.fast import LIFCounts, simulate_lif_counts
 from neuroai_core.neurons.izhikevich import (
     IZHIKEVICH_METHODS,
     IZHIKEVICH_PRESETS,
@@ -44,6 +45,7 @@ __all__ = [
     "AdExResult",
     "IzhikevichParams",
     "IzhikevichResult",
+    "LIFCounts",
     "LIFParams",
     "LIFResult",
     "adex_step",
@@ -58,6 +60,7 @@ __all__ = [
     "simulate_adex",
     "simulate_izhikevich",
     "simulate_lif",
+    "simulate_lif_counts",
     "simulate_lif_population",
     "smooth_noise",
 ]
