@@ -5,9 +5,14 @@
 Protocol (both libraries, the same 70/30 stratified split per seed): five two-class
 tasks of scikit-learn's digits, MLP 64-100-100-10, Adam 1e-3, batch 32, 10 epochs per
 task, class- and task-incremental; methods naive (fine-tuning), EWC, SI, replay (200
-samples) and joint. Reported: the mean accuracy over the five tasks after the last one
+samples) and joint (trained once on all tasks, as Avalanche's JointTraining; the course's
+joint, retrained on all data so far after every task, is the extra row joint-cumulative).
+Reported: the mean accuracy over the five tasks after the last one
 (mean and standard deviation over seeds), the wall time per run, one thread each, and
-the import time of each library in a fresh interpreter (median of 5). Also checks SI:
+the import time of each library in a fresh interpreter (median of 5). Our plain-MLP runs
+take the hand-derived NumPy step (neuroai_core/continual/fastmlp.py); for the first seed
+every run is repeated through the autograd loop (``ContinualConfig(fast=False)``, the
+path before the fast one existed) and its time and accuracy are recorded too. Also checks SI:
 ours must change the training (compared with naive at the same seed); Avalanche 0.6.0's
 SynapticIntelligence is tested for the same.
 """
@@ -18,14 +23,19 @@ import argparse
 import statistics
 import sys
 import tempfile
+import time
+from dataclasses import replace
 from pathlib import Path
 
 import common
 import numpy as np
 import torch
 
-from neuroai_core.continual.compare import ContinualConfig, run_method
+from neuroai_core.continual.compare import ContinualConfig, RunResult, make_model, run_method
 from neuroai_core.continual.data import split_digits
+from neuroai_core.continual.replay import joint_batches
+from neuroai_core.continual.train import evaluate, train_task
+from neuroai_core.torch_utils import single_thread
 
 METHODS = {"fine-tuning": "naive", "ewc": "ewc", "si": "si", "replay": "replay",
            "joint": "joint"}  # ours -> Avalanche
@@ -42,8 +52,34 @@ def write_splits(path: Path, seeds) -> None:
     np.savez(path, **{k: v.numpy() for k, v in arrays.items()})
 
 
+def joint_once(stream, config: ContinualConfig, seed: int) -> RunResult:
+    """Joint training as Avalanche's JointTraining does it: one training on the training
+    data of all tasks together (``config.epochs`` passes), then one test. Our
+    ``run_method("joint")`` instead retrains on all data so far after every task, which
+    fills the whole accuracy matrix at three times the steps (row joint-cumulative)."""
+    with single_thread():
+        start = time.perf_counter()
+        model = make_model("joint", stream, config, seed)
+        last = stream.n_tasks - 1
+        batches = joint_batches(stream, last, epochs=config.epochs,
+                                batch_size=config.batch_size, seed=[seed, last])
+        result = train_task(model, batches, lr=config.lr, fast=config.fast)
+        R = np.zeros((stream.n_tasks, stream.n_tasks))
+        R[last] = evaluate(model, stream, last)
+        return RunResult("joint", stream.scenario, int(seed), R, [result.losses],
+                         time.perf_counter() - start)
+
+
+def run(method, stream, config, seed) -> RunResult:
+    """One run of a benchmark row: joint trained once, joint-cumulative the course's."""
+    if method == "joint":
+        return joint_once(stream, config, seed)
+    return run_method("joint" if method == "joint-cumulative" else method, stream, config, seed)
+
+
 def ours(methods, scenarios, seeds, config) -> tuple[list[dict], list[dict]]:
-    run_method("fine-tuning", split_digits("class", seed=0), config, 0)  # warm-up
+    for fast in (True, False):  # warm-up, both paths
+        run_method("fine-tuning", split_digits("class", seed=0), replace(config, fast=fast), 0)
     rows, si_check = [], []
     for scenario in scenarios:
         for seed in seeds:
@@ -51,12 +87,18 @@ def ours(methods, scenarios, seeds, config) -> tuple[list[dict], list[dict]]:
             results = {}
             for method in methods:
                 before = common.load()
-                res = run_method(method, stream, config, seed)
+                res = run(method, stream, config, seed)
                 results[method] = res
-                rows.append({"method": method, "scenario": scenario, "seed": seed,
-                             "average_accuracy": float(res.R[-1].mean()),
-                             "seconds": res.seconds, "load_before": before,
-                             "load_after": common.load()})
+                row = {"method": method, "scenario": scenario, "seed": seed,
+                       "average_accuracy": float(res.R[-1].mean()),
+                       "seconds": res.seconds, "load_before": before,
+                       "load_after": common.load()}
+                if seed == seeds[0]:  # the same run through autograd, for comparison
+                    slow = run(method, stream, replace(config, fast=False), seed)
+                    row |= {"autograd_seconds": slow.seconds,
+                            "autograd_accuracy": float(slow.R[-1].mean()),
+                            "autograd_max_abs_R_diff": float(np.abs(slow.R - res.R).max())}
+                rows.append(row)
             if "si" in results and "fine-tuning" in results:
                 a, b = results["si"], results["fine-tuning"]
                 diff = max(float(np.abs(x - y).max()) for x, y in zip(a.losses, b.losses,
@@ -70,10 +112,15 @@ def summary(rows: list[dict]) -> dict:
     out: dict = {}
     for r in rows:
         out.setdefault((r["method"], r["scenario"]), []).append(r)
-    return {k: {"acc_mean": float(np.mean([r["average_accuracy"] for r in v])),
-                "acc_sd": float(np.std([r["average_accuracy"] for r in v])),
-                "seconds": statistics.median(r["seconds"] for r in v)}
-            for k, v in out.items()}
+    res = {}
+    for k, v in out.items():
+        res[k] = {"acc_mean": float(np.mean([r["average_accuracy"] for r in v])),
+                  "acc_sd": float(np.std([r["average_accuracy"] for r in v])),
+                  "seconds": statistics.median(r["seconds"] for r in v)}
+        slow = [r["autograd_seconds"] for r in v if "autograd_seconds" in r]
+        if slow:
+            res[k]["autograd_seconds"] = statistics.median(slow)
+    return res
 
 
 def figure(table_rows, meta, path) -> None:
@@ -113,8 +160,8 @@ def main() -> None:
     if args.quick:
         methods, scenarios, seeds, epochs, import_runs = ["fine-tuning", "si"], ["class"], [0], 1, 1
     else:
-        methods, scenarios, seeds, epochs, import_runs = list(METHODS), ["class", "task"], \
-            args.seeds, 10, 5
+        methods, scenarios, seeds, epochs, import_runs = [*METHODS, "joint-cumulative"], \
+            ["class", "task"], args.seeds, 10, 5
     config = ContinualConfig(epochs=epochs)
     meta = {"date": common.now(), "machine": common.machine(), "load_start": common.load(),
             "config": {"epochs": epochs, "batch_size": 32, "lr": 1e-3, "seeds": seeds}}
@@ -127,7 +174,7 @@ def main() -> None:
             write_splits(data, seeds)
             before = common.load()
             peer = common.run_worker("avalanche", "continual_avalanche.py", {
-                "data": str(data), "methods": [METHODS[m] for m in methods],
+                "data": str(data), "methods": [METHODS[m] for m in methods if m in METHODS],
                 "scenarios": scenarios, "seeds": seeds, "epochs": epochs})
             peer |= {"load_before": before, "load_after": common.load()}
     imports = {"torch": common.fresh_import_time(sys.executable, "torch", import_runs),
@@ -146,7 +193,8 @@ def main() -> None:
         a = s_av.get((method, scenario), {})
         row = {"method": method, "scenario": scenario, "ours_acc": o["acc_mean"],
                "ours_sd": o["acc_sd"], "ours_s": o["seconds"], "avalanche_acc": a.get("acc_mean"),
-               "avalanche_sd": a.get("acc_sd"), "avalanche_s": a.get("seconds")}
+               "avalanche_sd": a.get("acc_sd"), "avalanche_s": a.get("seconds"),
+               "ours_autograd_s": o.get("autograd_seconds")}
         if a:
             row["speedup"] = a["seconds"] / o["seconds"]
             row["acc_diff_points"] = 100 * (o["acc_mean"] - a["acc_mean"])
@@ -156,7 +204,8 @@ def main() -> None:
     print(common.table(table_rows, [
         ("method", "method"), ("scenario", "scenario"), ("ours_acc", "ours acc"),
         ("ours_sd", "sd"), ("avalanche_acc", "Avalanche acc"), ("avalanche_sd", "sd"),
-        ("ours_s", "ours s/run"), ("avalanche_s", "Avalanche s/run"), ("speedup", "speed-up")]))
+        ("ours_s", "ours s/run"), ("ours_autograd_s", "autograd s/run"),
+        ("avalanche_s", "Avalanche s/run"), ("speedup", "speed-up")]))
     print("import s:", imports)
     print("SI check, ours:", si_ours)
     print("SI check, Avalanche:", peer.get("si_check"))

@@ -58,6 +58,10 @@ class ContinualConfig:
     si_xi: float = 0.1
     replay_budget: int = 200
     xdg_keep_fraction: float = 0.2
+    #: Use the hand-derived NumPy step and Fisher for plain MLPs
+    #: (:mod:`neuroai_core.continual.fastmlp`; the same numbers to float32 rounding);
+    #: ``False`` runs everything through autograd.
+    fast: bool = True
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "replay_budget"):
@@ -130,10 +134,10 @@ def _run(method, stream, config, seed, progress) -> RunResult:
             batches = current_batches(stream, t, **kw, seed=[seed, t])
         if isinstance(penalty, SI):
             penalty.start_task(model)
-        result = train_task(model, batches, penalty, lr=config.lr)
+        result = train_task(model, batches, penalty, lr=config.lr, fast=config.fast)
         ids = torch.full((len(task.x_train),), t, dtype=torch.int64)
         if isinstance(penalty, (EWC, OnlineEWC)):
-            penalty.consolidate(model, task.x_train, ids, stream.mask(t))
+            penalty.consolidate(model, task.x_train, ids, stream.mask(t), fast=config.fast)
         elif isinstance(penalty, SI):
             penalty.consolidate(model, result.path_integral)
         if method == "replay":

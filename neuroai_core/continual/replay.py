@@ -34,10 +34,17 @@ from neuroai_core.continual.data import TaskStream
 from neuroai_core.continual.train import Batch, task_batches
 
 
-def _active_rows(stream: TaskStream, task_ids: torch.Tensor, current: int) -> torch.Tensor:
-    """Active units of each sample while training task ``current``."""
+def _mask_table(stream: TaskStream) -> torch.Tensor:
+    """The masks of all tasks, (n_tasks, n_outputs)."""
+    return torch.stack([stream.mask(t) for t in range(stream.n_tasks)])
+
+
+def _active_rows(stream: TaskStream, task_ids: torch.Tensor, current: int,
+                 table: torch.Tensor | None = None) -> torch.Tensor:
+    """Active units of each sample while training task ``current`` (``table``: the
+    precomputed :func:`_mask_table`)."""
     if stream.scenario == "task":
-        table = torch.stack([stream.mask(t) for t in range(stream.n_tasks)])
+        table = _mask_table(stream) if table is None else table
         return table[task_ids]
     return stream.mask(current).expand(len(task_ids), -1)
 
@@ -110,11 +117,12 @@ def replay_batches(stream: TaskStream, t: int, buffer: ReplayBuffer, *, epochs: 
                    batch_size: int = 32, seed=0) -> Iterator[Batch]:
     """Each batch of task ``t`` concatenated with ``batch_size`` samples from the buffer."""
     gen = torch.Generator().manual_seed(int(np.random.default_rng(seed).integers(2**31)))
+    table = _mask_table(stream)
     for batch in current_batches(stream, t, epochs=epochs, batch_size=batch_size, seed=seed):
         if len(buffer) == 0:
             yield batch
             continue
         idx = torch.randint(len(buffer), (batch_size,), generator=gen)
         ids = buffer.task_ids_[idx]
-        old = Batch(buffer.x_[idx], buffer.y_[idx], ids, _active_rows(stream, ids, t))
+        old = Batch(buffer.x_[idx], buffer.y_[idx], ids, _active_rows(stream, ids, t, table))
         yield Batch(*(torch.cat([a, b]) for a, b in zip(batch, old, strict=True)))
