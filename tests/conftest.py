@@ -1,5 +1,8 @@
 """Shared helpers: the course under test and throwaway copies of it."""
 
+import fcntl
+import json
+import os
 import shutil
 from pathlib import Path
 
@@ -30,3 +33,37 @@ def course() -> Course:
 
 def tutorial_ids() -> list[str]:
     return [t.id for t in Course(ROOT).tutorials()]
+
+
+def shared_tmp(tmp_path_factory) -> Path:
+    """A folder that every pytest-xdist worker of this session shares (the session's own
+    temporary folder when not under xdist)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory):
+    """The student and instructor websites of a copy of the course, built once per session:
+    the first xdist worker that asks builds them (2-3 minutes) under a file lock, the other
+    reuses them. Returns ``(course copy, student site, instructor site)``.
+
+    ``NEUROAI_TEST_BOOK=/some/folder`` keeps the build there and reuses it in later
+    sessions (remove the folder to rebuild): handy while working on the website tests."""
+    from neuroai_core.course.book import build_book
+
+    kept = os.environ.get("NEUROAI_TEST_BOOK")
+    folder = Path(kept) if kept else shared_tmp(tmp_path_factory) / "built-book"
+    folder.mkdir(parents=True, exist_ok=True)
+    done = folder / "done.json"
+    with open(folder / "lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(folder / "course", ignore_errors=True)
+            copy = copy_course(folder / "course")
+            student = build_book(copy).parent
+            instructor = build_book(copy, instructor=True).parent
+            done.write_text(json.dumps({"student": str(student),
+                                        "instructor": str(instructor)}))
+        paths = json.loads(done.read_text())
+    return Course(folder / "course"), Path(paths["student"]), Path(paths["instructor"])

@@ -7,19 +7,16 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import ROOT, copy_course
-
-from neuroai_core.course.book import build_book
+from conftest import ROOT
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    copy = copy_course(tmp_path_factory.mktemp("book") / "course")
-    student = build_book(copy).parent
-    instructor = build_book(copy, instructor=True).parent
-    return copy, student, instructor
+def built(built_book):
+    """``(course copy, student site, instructor site)``, shared with tests/test_browser.py
+    (see ``built_book`` in conftest.py: built once per session, whatever the workers)."""
+    return built_book
 
 
 def solution_lines(t):
