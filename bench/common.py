@@ -146,6 +146,14 @@ def table(rows: list[dict], columns: list[tuple[str, str]]) -> str:
     return "\n".join([head, rule, *body])
 
 
+def save_figure(fig, path: Path) -> None:
+    """Lay out ``fig``, write it to ``path`` (folders made) and say so."""
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    print(f"wrote {path}")
+
+
 def base_args(parser, name: str) -> None:
     parser.add_argument("--quick", action="store_true",
                         help="tiny sizes, one run: checks that the script works")

@@ -146,10 +146,7 @@ def figure(table_rows, meta, path) -> None:
     ax2.set_xticks(x, labels, fontsize=8)
     ax2.set_xlabel("method and scenario (split digits, 5 tasks)")
     fig.suptitle(f"Continual learning, split digits\n{common.label(meta)}", fontsize=9)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    print(f"wrote {path}")
+    common.save_figure(fig, path)
 
 
 def main() -> None:

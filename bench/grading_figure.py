@@ -35,10 +35,7 @@ def figure(data: dict, path: Path) -> None:
     fig.suptitle(f"Grading throughput ({runs[0]['submissions']} submissions)\n"
                  f"{m.get('cpus')} cores, {m.get('platform', '')[:40]}, {data['date']}",
                  fontsize=9)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    print(f"wrote {path}")
+    common.save_figure(fig, path)
 
 
 def main() -> None:

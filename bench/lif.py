@@ -182,10 +182,7 @@ def figure(rows: list[dict], meta: dict, path) -> None:
     ax.set_title(f"LIF population, T = {rows[0]['steps']:,} steps\n{common.label(meta)}",
                  fontsize=9)
     ax.legend(loc="lower right")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    print(f"wrote {path}")
+    common.save_figure(fig, path)
 
 
 def main() -> None:

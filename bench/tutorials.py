@@ -68,10 +68,7 @@ def figure(rows, meta, path) -> None:
     ax.set_xlabel("tutorial")
     ax.set_title(f"Tutorial run times\n{common.label(meta)}", fontsize=9)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    print(f"wrote {path}")
+    common.save_figure(fig, path)
 
 
 def main() -> None:

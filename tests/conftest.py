@@ -4,6 +4,7 @@ import fcntl
 import json
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -67,3 +68,18 @@ def built_book(tmp_path_factory):
                                         "instructor": str(instructor)}))
         paths = json.loads(done.read_text())
     return Course(folder / "course"), Path(paths["student"]), Path(paths["instructor"])
+
+
+def apt_install(package: str, timeout_s: int = 900) -> str:
+    """Install a Debian package (as root, with apt-get, updating the index if the first
+    try fails); return why it could not be, or ''."""
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        return f"not root or no apt-get: cannot install Debian's {package}"
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for cmd in (["apt-get", "install", "-y", "-qq", package],
+                ["apt-get", "update", "-qq"],
+                ["apt-get", "install", "-y", "-qq", package]):
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout_s)
+        if cmd[1] == "install" and proc.returncode == 0:
+            return ""
+    return f"apt-get install {package} failed: {proc.stderr.strip()[-200:]}"

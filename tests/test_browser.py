@@ -17,7 +17,6 @@ import base64
 import functools
 import http.server
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -30,7 +29,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import ROOT
+from conftest import ROOT, apt_install
 
 from neuroai_core.widgets import STATIC_NOTE
 
@@ -59,16 +58,7 @@ def chromium_path() -> str | None:
 
 def install_chromium() -> str:
     """Install Debian's chromium (as root, like the PostgreSQL test); return why not, or ''."""
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        return "not root or no apt-get: cannot install Debian's chromium"
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for cmd in (["apt-get", "install", "-y", "-qq", "chromium"],
-                ["apt-get", "update", "-qq"],
-                ["apt-get", "install", "-y", "-qq", "chromium"]):
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
-        if cmd[1] == "install" and proc.returncode == 0:
-            return ""
-    return f"apt-get install chromium failed: {proc.stderr.strip()[-200:]}"
+    return apt_install("chromium")
 
 
 class Page:

@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import copy_course
+from conftest import apt_install, copy_course
 from grading_corpus import FULL, cases, write_cohort
 
 pytestmark = pytest.mark.slow
@@ -26,16 +26,7 @@ def _pg_bin() -> Path | None:
 
 def _install() -> str:
     """Install Debian's postgresql; return why it could not be, or ''."""
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        return "not root or no apt-get: cannot install Debian's postgresql"
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for cmd in (["apt-get", "install", "-y", "-qq", "postgresql"],
-                ["apt-get", "update", "-qq"],
-                ["apt-get", "install", "-y", "-qq", "postgresql"]):
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
-        if cmd[1] == "install" and proc.returncode == 0:
-            return ""
-    return f"apt-get install postgresql failed: {proc.stderr.strip()[-200:]}"
+    return apt_install("postgresql", timeout_s=600)
 
 
 @pytest.fixture(scope="module")
