@@ -26,6 +26,7 @@ from pathlib import Path
 
 import nbformat
 
+from neuroai_core.course.notebooks import grade_meta
 from neuroai_core.course.project import CourseError
 
 SOLUTION_BEGIN, SOLUTION_END = "### BEGIN SOLUTION", "### END SOLUTION"
@@ -81,9 +82,8 @@ def apply_marks(nb: nbformat.NotebookNode, label: str | Path) -> nbformat.Notebo
     last_exercise: str | None = None
     used: set[str] = {
         c.metadata["nbgrader"]["grade_id"] for c in nb.cells
-        if isinstance(c.get("metadata", {}).get("nbgrader", {}).get("grade_id"), str)
+        if isinstance(grade_meta(c).get("grade_id"), str)
     }
-    tests_of: dict[str, int] = {}
 
     def fresh(base: str) -> str:
         gid, n = base, 2
@@ -96,7 +96,7 @@ def apply_marks(nb: nbformat.NotebookNode, label: str | Path) -> nbformat.Notebo
         where = f"{label}: cell {i + 1}"
         src = cell.get("source", "")
         first = src.split("\n", 1)[0].strip()
-        existing = cell.get("metadata", {}).get("nbgrader") or {}
+        existing = grade_meta(cell)
         if existing.get("solution") and cell.cell_type == "code":
             last_exercise = existing.get("grade_id") or last_exercise
         if cell.cell_type == "code" and (m := EXERCISE.match(first)):
@@ -128,7 +128,6 @@ def apply_marks(nb: nbformat.NotebookNode, label: str | Path) -> nbformat.Notebo
                 gid = fresh(m.group("id"))
             else:
                 gid = fresh(f"test_{last_exercise}")
-            tests_of[last_exercise] = tests_of.get(last_exercise, 0) + 1
             cell.metadata["nbgrader"] = _meta(gid, solution=False, grade=True, points=points,
                                               locked=True)
         elif cell.cell_type == "markdown" and (m := ANSWER.match(first)):
@@ -138,15 +137,15 @@ def apply_marks(nb: nbformat.NotebookNode, label: str | Path) -> nbformat.Notebo
         elif NEAR_MISS.match(first):
             raise CourseError(f"{where}: cannot read the mark {first!r}; write "
                               f"{EXERCISE_HELP}, {TEST_HELP} or {ANSWER_HELP}")
-        elif not existing:
-            if SOLUTION_BEGIN in src:
-                raise CourseError(f"{where} has '{SOLUTION_BEGIN}' but is not an exercise; "
-                                  f"start the cell with {EXERCISE_HELP}")
-            if HIDDEN_BEGIN in src:
-                raise CourseError(f"{where} has '{HIDDEN_BEGIN}' but is not a test; start "
-                                  f"the cell with {TEST_HELP}")
-        if cell.get("metadata", {}).get("nbgrader", {}).get("grade") and \
-                cell.cell_type == "code" and HIDDEN_BEGIN in src and \
+        # Regions in a cell of the wrong kind, marked or made with the toolbar alike.
+        meta = grade_meta(cell)
+        if SOLUTION_BEGIN in src and not meta.get("solution"):
+            raise CourseError(f"{where} has '{SOLUTION_BEGIN}' but is not an exercise; "
+                              f"start the cell with {EXERCISE_HELP}")
+        if HIDDEN_BEGIN in src and not meta.get("grade"):
+            raise CourseError(f"{where} has '{HIDDEN_BEGIN}' but is not a test; start "
+                              f"the cell with {TEST_HELP}")
+        if meta.get("grade") and cell.cell_type == "code" and HIDDEN_BEGIN in src and \
                 not _between(src, HIDDEN_BEGIN, HIDDEN_END):
             raise CourseError(f"{where}: '{HIDDEN_BEGIN}' has no matching '{HIDDEN_END}' "
                               "after it")
@@ -160,7 +159,7 @@ def _every_exercise_tested(nb: nbformat.NotebookNode, label) -> None:
     pending: tuple[int, str] | None = None
     tested = False
     for i, cell in enumerate(nb.cells + [None]):
-        meta = {} if cell is None else cell.get("metadata", {}).get("nbgrader", {}) or {}
+        meta = {} if cell is None else grade_meta(cell)
         code = cell is not None and cell.cell_type == "code"
         starts = cell is None or (code and meta.get("solution") and not meta.get("grade"))
         if starts and pending is not None and not tested:

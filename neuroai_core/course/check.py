@@ -47,10 +47,12 @@ def executed_path(course: Course, t: Tutorial) -> Path:
     return course.root / "_build" / "executed" / t.module / f"{t.id}.ipynb"
 
 
-def run_source(course: Course, t: Tutorial):
-    """Execute the source; cache it (keyed by the source's digest); return ``(nb, s)``."""
-    nb = notebooks.read_source(t.source, t.source.relative_to(course.root))
-    executed, seconds = notebooks.execute(t.source, nb)
+def run_source(course: Course, t: Tutorial, source: nbformat.NotebookNode | None = None):
+    """Execute the source (``source``: the one already read with ``read_source``); cache
+    it (keyed by the source's digest); return ``(nb, s)``."""
+    if source is None:
+        source = notebooks.read_source(t.source, t.source.relative_to(course.root))
+    executed, seconds = notebooks.execute(t.source, source)
     executed.metadata["neuroai"] = {"source_sha256": source_digest(t.source)}
     notebooks.write(executed, executed_path(course, t))
     return executed, seconds
@@ -89,7 +91,7 @@ def check_tutorial(course: Course, t: Tutorial, workdir: Path,
         res.problems.append(f"{rel}: no graded test cells (an exercise needs a test cell "
                             "starting with '# test: 1 point')")
     try:
-        _, res.run_s = run_source(course, t)
+        _, res.run_s = run_source(course, t, source)
         if res.run_s > run_budget_s:
             res.problems.append(f"{rel}: ran in {res.run_s:.1f} s, over its "
                                 f"{run_budget_s:g} s budget")
@@ -97,7 +99,7 @@ def check_tutorial(course: Course, t: Tutorial, workdir: Path,
         res.problems.append(str(err))
     ws = Workspace(workdir / t.id)
     try:
-        res.problems += _grading_problems(course, t, ws, res, autograde_budget_s)
+        res.problems += _grading_problems(course, t, source, ws, res, autograde_budget_s)
     except CourseError as err:
         res.problems.append(str(err))
     finally:
@@ -105,19 +107,19 @@ def check_tutorial(course: Course, t: Tutorial, workdir: Path,
     return res
 
 
-def _grading_problems(course: Course, t: Tutorial, ws: Workspace, res: CheckResult,
-                      autograde_budget_s: float) -> list[str]:
+def _grading_problems(course: Course, t: Tutorial, source: nbformat.NotebookNode,
+                      ws: Workspace, res: CheckResult, autograde_budget_s: float) -> list[str]:
     """Sync of tutorials/, full marks for the source, zero for the untouched student."""
     rel = t.source.relative_to(course.root)
     problems = []
-    fresh = nbformat.writes(student_version(course, t, ws)) + "\n"
+    fresh = nbformat.writes(student_version(course, t, ws, source)) + "\n"
     student = t.student
     if not student.exists() or student.read_text(encoding="utf-8") != fresh:
         problems.append(f"{t.rel}.ipynb is out of date with {rel}: run 'neuroai release'")
         student = ws.root / f"{t.id}-fresh.ipynb"
         student.write_text(fresh, encoding="utf-8")
     reference = ws.root / f"{t.id}-reference.ipynb"
-    nbformat.write(notebooks.read_source(t.source, rel), reference)
+    nbformat.write(source, reference)
     ref_scores, res.autograde_s = ws.autograde(t.id, "reference", reference)
     problems += _score_problems(ref_scores, True, f"{rel} autograded")
     if res.autograde_s > autograde_budget_s:

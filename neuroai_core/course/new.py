@@ -241,6 +241,16 @@ def _module_title(course: Course, module: str) -> str:
     return f"Module {number} — {module.split('_', 1)[1]}"
 
 
+def _block_end(lines: list[str], start: int) -> int:
+    """The line after the YAML list item at ``start`` and everything indented below it."""
+    indent = lines[start].index("-")
+    end = start + 1
+    while end < len(lines) and (not lines[end].strip() or
+                                len(lines[end]) - len(lines[end].lstrip()) > indent):
+        end += 1
+    return end
+
+
 def _register_toc(course: Course, module: str, tutorial: Tutorial) -> bool:
     """Add the tutorial (and, for a new module, its chapter) to ``_toc.yml``."""
     path = course.root / "_toc.yml"
@@ -257,20 +267,13 @@ def _register_toc(course: Course, module: str, tutorial: Tutorial) -> bool:
         if not modules:
             raise CourseError("_toc.yml has no module chapter (- file: book/M1_...) to add "
                               "the new module after; add its chapter by hand")
-        indent = lines[modules[-1]].index("-")
-        end = modules[-1] + 1
-        while end < len(lines) and (not lines[end].strip() or
-                                    len(lines[end]) - len(lines[end].lstrip()) > indent):
-            end += 1
-        pad = " " * indent
+        end = _block_end(lines, modules[-1])
+        pad = " " * lines[modules[-1]].index("-")
         new = [f"{pad}- file: book/{module}", f"{pad}  sections:", f"{pad}    - {entry}"]
         lines[end:end] = new
     else:
         indent = lines[chapter].index("-")
-        end = chapter + 1
-        while end < len(lines) and (not lines[end].strip() or
-                                    len(lines[end]) - len(lines[end].lstrip()) > indent):
-            end += 1
+        end = _block_end(lines, chapter)
         if not any(ln.strip() == "sections:" for ln in lines[chapter + 1:end]):
             lines[end:end] = [" " * indent + "  sections:"]
             end += 1
@@ -338,10 +341,11 @@ def new_tutorial(course: Course, tutorial_id: str, title: str,
                           f"_, a name of letters and digits), got {tutorial_id!r}")
     if not title.strip():
         raise CourseError("--title must not be empty")
-    if any(t.id == tutorial_id for t in course.tutorials()):
+    existing = [t.id for t in course.tutorials()]
+    if tutorial_id in existing:
         raise CourseError(f"tutorial {tutorial_id} exists already")
     short = tutorial_id.split("_", 1)[0]
-    clash = [t.id for t in course.tutorials() if t.id.split("_", 1)[0] == short]
+    clash = [tid for tid in existing if tid.split("_", 1)[0] == short]
     if clash:
         raise CourseError(f"{short} is taken by {clash[0]}; choose another tutorial number")
     module = _module_folder(course, tutorial_id, module)

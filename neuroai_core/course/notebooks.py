@@ -12,9 +12,6 @@ import nbformat
 
 from neuroai_core.course.project import CourseError
 
-SOLUTION_MARK = "### BEGIN SOLUTION"
-HIDDEN_MARK = "### BEGIN HIDDEN TESTS"
-
 
 def read(path: Path) -> nbformat.NotebookNode:
     """Read a notebook, or raise a one-line :class:`CourseError` naming the file."""
@@ -66,18 +63,7 @@ def lint(path: Path, nb: nbformat.NotebookNode) -> None:
     seen: dict[str, int] = {}
     for i, cell in enumerate(nb.cells):
         meta = grade_meta(cell)
-        src = cell.get("source", "")
         marked = meta.get("solution") or meta.get("grade") or meta.get("task")
-        if SOLUTION_MARK in src and not meta.get("solution"):
-            raise CourseError(
-                f"{path}: cell {i + 1} has '{SOLUTION_MARK}' but is not a solution cell; "
-                "start the cell with '# exercise'"
-            )
-        if HIDDEN_MARK in src and not meta.get("grade"):
-            raise CourseError(
-                f"{path}: cell {i + 1} has '{HIDDEN_MARK}' but is not a test cell; "
-                "start the cell with '# test: 1 point'"
-            )
         if not marked:
             continue
         gid = meta.get("grade_id")

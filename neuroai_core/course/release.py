@@ -55,11 +55,14 @@ def decorate(course: Course, tutorial: Tutorial, nb: nbformat.NotebookNode):
     return nb
 
 
-def student_version(course: Course, tutorial: Tutorial, ws: Workspace):
-    """The student notebook of ``tutorial`` (not written anywhere)."""
+def student_version(course: Course, tutorial: Tutorial, ws: Workspace,
+                    source: nbformat.NotebookNode | None = None):
+    """The student notebook of ``tutorial`` (not written anywhere); ``source`` is the
+    source already read with ``read_source``, if the caller has it."""
     rel = tutorial.source.relative_to(course.root)
-    nb = notebooks.read_source(tutorial.source, rel)
-    return decorate(course, tutorial, ws.generate(tutorial.id, nb, str(rel)))
+    if source is None:
+        source = notebooks.read_source(tutorial.source, rel)
+    return decorate(course, tutorial, ws.generate(tutorial.id, source, str(rel)))
 
 
 def release(course: Course, tutorials: list[Tutorial] | None = None) -> list[tuple[Tutorial, bool]]:
