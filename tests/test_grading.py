@@ -161,3 +161,34 @@ def test_cli_grade_prints_a_summary_and_rejects_bad_options(tmp_path):
     assert proc.returncode == 1 and "workers must be at least 1, got 0" in proc.stderr
     proc = subprocess.run([*cli, "--deadline", "friday"], capture_output=True, text=True)
     assert proc.returncode == 1 and "--deadline must be an ISO date" in proc.stderr
+
+
+def test_honest_hand_ins_of_every_tutorial_are_graded_without_flags(tmp_path):
+    """Each tutorial answered with its own solutions (the mark-authored M5 ones included,
+    which train networks: torch and our package warm up private state as they run) is
+    graded in full and flagged with nothing; the untouched student version gets zero."""
+    from neuroai_core.course import notebooks
+
+    course = copy_course(tmp_path / "course")
+    subs = tmp_path / "in"
+    for t in course.tutorials():
+        solutions = {c.metadata["nbgrader"]["grade_id"]: c.source
+                     for c in notebooks.read_source(t.source).cells
+                     if c.metadata.get("nbgrader", {}).get("solution")}
+        answered = nbformat.read(t.student, 4)
+        for c in answered.cells:
+            gid = c.metadata.get("nbgrader", {}).get("grade_id")
+            if gid in solutions:
+                c.source = solutions[gid]
+        (subs / "ann").mkdir(parents=True, exist_ok=True)
+        (subs / "bo").mkdir(parents=True, exist_ok=True)
+        nbformat.write(answered, subs / "ann" / f"{t.id}.ipynb")
+        nbformat.write(nbformat.read(t.student, 4), subs / "bo" / f"{t.id}.ipynb")
+    grade(course, subs, tmp_path / "out", workers=2, limits=LIMITS, progress=False)
+    report = load_csv(tmp_path / "out" / "report.csv")
+    assert {(r["status"], r["reason"]) for r in report} == {("graded", "")}, report
+    totals = {(r["student"], r["tutorial"]): (float(r["total"]), float(r["max"]))
+              for r in load_csv(tmp_path / "out" / "grades.csv")}
+    assert len(totals) == 2 * len(course.tutorials())
+    for (student, tid), (total, top) in totals.items():
+        assert total == (top if student == "ann" else 0), (student, tid, total, top)

@@ -3,10 +3,11 @@
 The grader runs ``Guard()`` in a cell it inserts before any of the student's code: it
 imports the protected packages and snapshots the namespaces of their modules and of the
 classes they define. Before each test cell the grader inserts ``guard.restore()``, which
-puts back every attribute the student's code rebound (``numpy.isclose = ...``,
+puts back every public attribute the student's code rebound (``numpy.isclose = ...``,
 ``neuroai_core.neurons.lif_rate = ...``, ``sys.modules['numpy'] = fake``) and prints what it
-restored, so the hidden tests compute their expected values with the real functions and
-the grader can flag the attempt. Test cells import their references themselves for the
+restored (a module's private names are left alone: the libraries rebind them themselves),
+so the hidden tests compute their expected values with the real functions and the grader
+can flag the attempt. Test cells import their references themselves for the
 same reason. This stops ordinary Python-level tampering; code that edits memory through
 ``ctypes`` is out of its reach (the sandbox limits what such code can touch).
 
@@ -27,6 +28,42 @@ KERNEL_OWNED = {"builtins": {"input", "raw_input", "getpass", "display", "get_ip
 
 def _protected(name: str) -> bool:
     return (name.split(".")[0] in PROTECTED) and not name.startswith(SKIP)
+
+
+def _internal(module: str) -> bool:
+    """A module with a private part in its path (``torch._functorch.predispatch``)."""
+    return any(part.startswith("_") for part in module.split(".")[1:])
+
+
+def _watched(module: str, key: str, value) -> bool:
+    """Whether a rebinding of ``module.key`` is undone. Not a private name (``_cache``,
+    but ``__all__`` is watched), and in an internal module (a private part in its path,
+    ``torch._functorch.predispatch``) only functions and classes, not the module's state:
+    the libraries rebind those themselves as they warm up (torch's lazy flags and locks,
+    a cached thread controller), so a change there says nothing about the student, and
+    putting the old state back could break the library."""
+    if key.startswith("_") and not key.endswith("__"):
+        return False
+    return callable(value) or not _internal(module)
+
+
+def _library_wrapper(new, old) -> bool:
+    """``new`` wraps ``old`` (``functools.wraps``) and its code lies in a protected
+    package's own files: torch wraps ``torch.manual_seed`` this way when its compiler
+    first loads. It is still undone, but it is not the student's doing."""
+    if getattr(new, "__wrapped__", None) is not old:
+        return False
+    filename = getattr(getattr(new, "__code__", None), "co_filename", "")
+    return any(filename.startswith(folder) for folder in _package_folders())
+
+
+def _package_folders() -> tuple[str, ...]:
+    folders = []
+    for name in PROTECTED:
+        mod = sys.modules.get(name)
+        for folder in getattr(mod, "__path__", []) or []:
+            folders.append(str(folder).rstrip("/") + "/")
+    return tuple(folders)
 
 
 class Guard:
@@ -62,11 +99,13 @@ class Guard:
             ns = vars(mod)
             owned = KERNEL_OWNED.get(name, set())
             for key, value in snap.items():
-                if key not in owned and ns.get(key, snap) is not value:
+                now = ns.get(key, snap)
+                if key not in owned and now is not value and _watched(name, key, value):
                     ns[key] = value
-                    changed.append(f"{name}.{key}")
-            if name != "builtins":
-                for key in [k for k in ns if k not in snap and not k.startswith("__")]:
+                    if not _library_wrapper(now, value):
+                        changed.append(f"{name}.{key}")
+            if name != "builtins" and not _internal(name):
+                for key in [k for k in ns if k not in snap and not k.startswith("_")]:
                     if not isinstance(ns[key], type(sys)):  # lazily imported submodules
                         del ns[key]
                         changed.append(f"{name}.{key} (added)")
