@@ -14,14 +14,14 @@ ensure_venv() {
     echo "dev.sh: Python 3.10 or newer is needed; set PYTHON=/path/to/python3.x" >&2; exit 1; }
   [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
   local want stamp="$VENV/.neuroai-requirements"
-  want="$(cat requirements-dev.txt pyproject.toml | sha256sum | cut -d' ' -f1)"
+  want="$(cat requirements-dev.txt pyproject.toml neuroai_course/pyproject.toml neuroai_course/setup.py | sha256sum | cut -d' ' -f1)"
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     echo "dev.sh: installing the pinned environment into $VENV (first run takes a few minutes)"
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt 2>&1 \
       | grep -v "is ignored: it is neither a file nor a directory" || true
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -e . 2>&1 \
-      | grep -v "is ignored: it is neither a file nor a directory" || true
-    "$VENV/bin/python" -c 'import neuroai_core, nbgrader, jupyter_book, pytest' \
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps \
+      -e . -e ./neuroai_course 2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true
+    "$VENV/bin/python" -c 'import neuroai_core, neuroai_course, nbgrader, jupyter_book, pytest' \
       || { echo "dev.sh: the install failed (see above)" >&2; exit 1; }
     echo "$want" > "$stamp"
   fi

@@ -28,8 +28,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 from conftest import copy_course  # noqa: E402
 from grading_corpus import Case, cases, write_cohort  # noqa: E402
 
-from neuroai_core.course import notebooks  # noqa: E402
-from neuroai_core.course.grade import grade  # noqa: E402
+from neuroai_course import notebooks  # noqa: E402
+from neuroai_course.grade import grade  # noqa: E402
 
 
 def cohort(course_root: Path, n: int) -> list[Case]:

@@ -2,7 +2,7 @@
 
     python bench/tutorials.py [--quick]
 
-The figures come from ``neuroai check`` (:func:`neuroai_core.course.check.check`), run on a
+The figures come from ``neuroai check`` (:func:`neuroai_course.check.check`), run on a
 copy of the course in a temporary folder (so the repository's _build/ is left alone).
 Budgets: 60 s for the source, 20 s under the autograder. ``--quick`` only executes the
 first tutorial's source, to check that the script works.
@@ -22,7 +22,7 @@ sys.path.insert(0, str(common.ROOT / "tests"))
 
 from conftest import copy_course  # noqa: E402
 
-from neuroai_core.course.check import AUTOGRADE_BUDGET_S, RUN_BUDGET_S, check  # noqa: E402
+from neuroai_course.check import AUTOGRADE_BUDGET_S, RUN_BUDGET_S, check  # noqa: E402
 
 
 def measure(quick: bool) -> list[dict]:
@@ -31,7 +31,7 @@ def measure(quick: bool) -> list[dict]:
         course = copy_course(work / "course")
         tutorials = course.tutorials()
         if quick:
-            from neuroai_core.course.check import run_source
+            from neuroai_course.check import run_source
 
             t = tutorials[0]
             _, seconds = run_source(course, t)

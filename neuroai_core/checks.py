@@ -69,3 +69,34 @@ def check_close(
 def check_equal(name: str, actual, expected, *, hint: str = "") -> None:
     """Assert exact equality of two arrays (integers, booleans, counts)."""
     check_close(name, actual, expected, rtol=0.0, atol=0.0, hint=hint)
+
+
+def call_and_backward(fn, model, *args):
+    """Call ``fn(model, *args)``, back-propagate its scalar result, return value and gradients.
+
+    Used by visible tests that check a student's differentiable loss or penalty: the
+    gradient shows whether the answer stayed a torch expression of the parameters.
+
+    Returns
+    -------
+    value : float
+        The scalar that ``fn`` returned.
+    grads : dict
+        Each of ``model.named_parameters()``'s names mapped to its gradient (a tensor), or
+        to ``None`` where the result does not depend on that parameter.
+    """
+    remote = getattr(fn, "__neuroai_remote__", None)
+    if remote is not None:  # graded: the function lives in the student's kernel
+        return remote.call_and_backward(model, *args)
+    model.zero_grad(set_to_none=True)
+    value = fn(model, *args)
+    if not hasattr(value, "backward"):
+        raise AssertionError(
+            f"{getattr(fn, '__name__', 'the function')} returned {type(value).__name__}, "
+            "not a torch tensor: keep the result a torch expression of the parameters."
+        )
+    if value.requires_grad:
+        value.backward()
+    grads = {name: (None if p.grad is None else p.grad.detach().clone())
+             for name, p in model.named_parameters()}
+    return float(value.detach()), grads

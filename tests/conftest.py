@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from neuroai_core.course.project import Course
+from neuroai_course.project import Course
 
 ROOT = Path(__file__).resolve().parents[1]
 COURSE_FILES = ("_config.yml", "_toc.yml", "book", "solutions", "tutorials")
@@ -51,7 +51,7 @@ def built_book(tmp_path_factory):
 
     ``NEUROAI_TEST_BOOK=/some/folder`` keeps the build there and reuses it in later
     sessions (remove the folder to rebuild): handy while working on the website tests."""
-    from neuroai_core.course.book import build_book
+    from neuroai_course.book import build_book
 
     kept = os.environ.get("NEUROAI_TEST_BOOK")
     folder = Path(kept) if kept else shared_tmp(tmp_path_factory) / "built-book"

@@ -5,10 +5,10 @@ import pytest
 from conftest import ROOT, copy_course, tutorial_ids
 from test_course import assert_one_line_error, neuroai
 
-from neuroai_core.course import notebooks
-from neuroai_core.course.authoring import DEF, apply_marks
-from neuroai_core.course.check import AUTOGRADE_BUDGET_S, RUN_BUDGET_S, check_tutorial
-from neuroai_core.course.project import Course, CourseError
+from neuroai_course import notebooks
+from neuroai_course.authoring import DEF, apply_marks
+from neuroai_course.check import AUTOGRADE_BUDGET_S, RUN_BUDGET_S, check_tutorial
+from neuroai_course.project import Course, CourseError
 
 md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
 

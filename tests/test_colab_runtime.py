@@ -35,8 +35,8 @@ import nbformat
 import pytest
 from conftest import ROOT, copy_course, shared_tmp, tutorial_ids
 
-from neuroai_core.course.project import Course
 from neuroai_core.widgets import STATIC_NOTE
+from neuroai_course.project import Course
 
 COLAB_DIR = ROOT / ".venv-colab"
 ENV = COLAB_DIR / "env"
@@ -224,7 +224,7 @@ def test_every_submodule_imports_with_colabs_packages(colab_env):
 
 def read_source(path: Path):
     """A source as the course tools read it (authoring marks turned into nbgrader metadata)."""
-    from neuroai_core.course import notebooks
+    from neuroai_course import notebooks
 
     reader = getattr(notebooks, "read_source", None) or notebooks.read
     return reader(path)
@@ -330,7 +330,7 @@ def as_downloaded_from_colab(nb, minor: int = 0) -> nbformat.NotebookNode:
 def test_a_notebook_downloaded_from_colab_validates_and_grades(course, tmp_path):
     from grading_corpus import ALL, FULL, load_csv, solved
 
-    from neuroai_core.course.grade import grade
+    from neuroai_course.grade import grade
 
     local = copy_course(tmp_path / "course")
     hand_ins = {  # student: (notebook as downloaded, expected total)

@@ -8,9 +8,9 @@ import nbformat
 import pytest
 from conftest import ROOT, copy_course, tutorial_ids
 
-from neuroai_core.course import notebooks
-from neuroai_core.course.check import AUTOGRADE_BUDGET_S, RUN_BUDGET_S, check_tutorial
-from neuroai_core.course.release import release
+from neuroai_course import notebooks
+from neuroai_course.check import AUTOGRADE_BUDGET_S, RUN_BUDGET_S, check_tutorial
+from neuroai_course.release import release
 
 
 def test_tutorials_are_discovered(course):
@@ -103,7 +103,7 @@ def test_check_catches_a_test_that_cannot_fail_and_a_wrong_reference(tmp_path):
 
 
 def neuroai(root, *args):
-    return subprocess.run([sys.executable, "-m", "neuroai_core.course.cli", "--root", str(root),
+    return subprocess.run([sys.executable, "-m", "neuroai_course.cli", "--root", str(root),
                            *args], capture_output=True, text=True)
 
 

@@ -14,7 +14,7 @@ import pytest
 from conftest import ROOT, copy_course
 from grading_corpus import FULL, cases, load_csv, write_cohort
 
-from neuroai_core.course.grade import Limits, grade
+from neuroai_course.grade import Limits, grade
 
 pytestmark = pytest.mark.slow
 LATE = {"ivy/M1T1_LIF.ipynb"}
@@ -68,7 +68,7 @@ def test_hostile_code_touched_nothing_outside_its_folder(cohort):
     assert (out / "grades.csv").is_file() and (out / "gradebook.db").is_file()
     # no process of a submission outlives the grading (fork bomb's children included)
     ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
-    assert "kernel-connection.json" not in ps and "neuroai_core.course.sandbox" not in ps
+    assert "kernel-connection.json" not in ps and "neuroai_course.sandbox" not in ps
 
 
 def test_tampering_is_flagged_and_does_not_pay(cohort):
@@ -152,7 +152,7 @@ def test_cli_grade_prints_a_summary_and_rejects_bad_options(tmp_path):
     course = copy_course(tmp_path / "course")
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "x.py").write_text("print(1)\n")
-    cli = [sys.executable, "-m", "neuroai_core.course.cli", "--root", str(course.root), "grade",
+    cli = [sys.executable, "-m", "neuroai_course.cli", "--root", str(course.root), "grade",
            str(tmp_path / "in"), "--out", str(tmp_path / "out")]
     proc = subprocess.run(cli, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
@@ -167,7 +167,7 @@ def test_honest_hand_ins_of_every_tutorial_are_graded_without_flags(tmp_path):
     """Each tutorial answered with its own solutions (the mark-authored M5 ones included,
     which train networks: torch and our package warm up private state as they run) is
     graded in full and flagged with nothing; the untouched student version gets zero."""
-    from neuroai_core.course import notebooks
+    from neuroai_course import notebooks
 
     course = copy_course(tmp_path / "course")
     subs = tmp_path / "in"

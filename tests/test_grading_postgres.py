@@ -73,7 +73,7 @@ def test_two_graders_share_one_postgres_gradebook(postgres_url, tmp_path):
     write_cohort(corpus[0::2], tmp_path / "part1")
     write_cohort(corpus[1::2], tmp_path / "part2")
     procs = [subprocess.Popen(
-        [sys.executable, "-m", "neuroai_core.course.cli", "--root", str(course.root), "grade",
+        [sys.executable, "-m", "neuroai_course.cli", "--root", str(course.root), "grade",
          str(tmp_path / part), "--db", postgres_url, "--out", str(tmp_path / f"out-{part}")],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for part in ("part1", "part2")]

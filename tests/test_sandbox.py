@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from neuroai_core.course.grade import kill_cgroup, make_cgroup
-from neuroai_core.course.sandbox import namespaces_work
+from neuroai_course.grade import kill_cgroup, make_cgroup
+from neuroai_course.sandbox import namespaces_work
 
 needs_ns = pytest.mark.skipif(not namespaces_work(),
                               reason="unshare cannot create mount and PID namespaces here")
 
 
 def sandboxed(code: str, tmp_path: Path, *extra: str, mode: str = "ns"):
-    cmd = [sys.executable, "-m", "neuroai_core.course.sandbox", "--mode", mode,
+    cmd = [sys.executable, "-m", "neuroai_course.sandbox", "--mode", mode,
            "--workdir", str(tmp_path / "scratch"), "--mem-mb", "1024", *extra,
            "--", sys.executable, "-c", code]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120)

@@ -66,7 +66,7 @@ def test_science_package_does_not_import_course_tooling_or_widgets():
     code = ("import sys, neuroai_core, neuroai_core.neurons, neuroai_core.checks, "
             "neuroai_core.widgets, neuroai_core.plotting; "
             "bad = [m for m in ('nbgrader', 'jupyter_book', 'nbclient', 'ipywidgets', "
-            "'neuroai_core.course') if m in sys.modules]; print(bad); sys.exit(bool(bad))")
+            "'neuroai_course') if m in sys.modules]; print(bad); sys.exit(bool(bad))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
@@ -75,6 +75,7 @@ def test_ruff_is_clean():
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
-    proc = subprocess.run([sys.executable, "-m", "ruff", "check", "neuroai_core", "tests", "bench"],
+    proc = subprocess.run([sys.executable, "-m", "ruff", "check", "neuroai_core",
+                           "neuroai_course", "tests", "bench"],
                           cwd=root, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr

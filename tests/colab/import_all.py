@@ -20,9 +20,9 @@ def main() -> int:
     names, failed, warned = ["neuroai_core"], {}, []
 
     def walk(path: list[str], prefix: str) -> None:
-        # pkgutil.walk_packages would import neuroai_core.course to look inside it
+        # pkgutil.walk_packages would import neuroai_course to look inside it
         for info in pkgutil.iter_modules(path, prefix):
-            if info.name == "neuroai_core.course":
+            if info.name == "neuroai_course":
                 continue
             names.append(info.name)
             if info.ispkg:
@@ -41,7 +41,7 @@ def main() -> int:
             warned.append(f"{w.filename}:{w.lineno}: {w.category.__name__}: {w.message}")
     print(json.dumps({"imported": names, "failed": failed, "warnings": warned,
                       "file": neuroai_core.__file__,
-                      "course_loaded": any(m.startswith("neuroai_core.course")
+                      "course_loaded": any(m.startswith("neuroai_course")
                                            for m in sys.modules)}))
     return 0
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import nbformat
 
-from neuroai_core.course.project import CourseError
+from neuroai_course.project import CourseError
 
 
 def read(path: Path) -> nbformat.NotebookNode:
@@ -27,9 +27,9 @@ def read(path: Path) -> nbformat.NotebookNode:
 
 def read_source(path: Path, label: str | Path | None = None) -> nbformat.NotebookNode:
     """Read a tutorial's source: authoring marks become nbgrader metadata
-    (:mod:`neuroai_core.course.authoring`), then the result is linted. ``label`` names
+    (:mod:`neuroai_course.authoring`), then the result is linted. ``label`` names
     the notebook in error messages (default: ``path``)."""
-    from neuroai_core.course.authoring import apply_marks
+    from neuroai_course.authoring import apply_marks
 
     label = label if label is not None else path
     nb = apply_marks(read(path), label)

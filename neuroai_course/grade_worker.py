@@ -1,4 +1,4 @@
-"""One submission, graded in its own process: ``python -m neuroai_core.course.grade_worker JOB``.
+"""One submission, graded in its own process: ``python -m neuroai_course.grade_worker JOB``.
 
 The job (JSON) names a prepared notebook, a template nbgrader course (its gradebook holds
 the tutorial's cells, hidden tests included) and the sandbox settings. The worker copies
@@ -26,7 +26,7 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 def kernel_spec(folder: Path, job: dict) -> None:
     """Write the sandboxed kernel spec into ``folder/kernels/neuroai-sandbox``."""
-    argv = [sys.executable, "-m", "neuroai_core.course.sandbox", "--mode", job["mode"],
+    argv = [sys.executable, "-m", "neuroai_course.sandbox", "--mode", job["mode"],
             "--mem-mb", str(job["mem_mb"]), "--nproc", str(job["nproc"]),
             "--cpu-s", str(job["cpu_s"]), "--workdir", job["scratch"]]
     if job.get("cgroup"):
@@ -52,7 +52,7 @@ def output_text(cell) -> str:
 
 
 def run(job: dict) -> dict:
-    from neuroai_core.course.nbgrader_ops import Workspace
+    from neuroai_course.nbgrader_ops import Workspace
 
     root = Path(job["workdir"])
     shutil.copytree(job["template"], root / "course")

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import nbformat
 
-from neuroai_core.course import notebooks
-from neuroai_core.course.nbgrader_ops import Workspace
-from neuroai_core.course.project import Course, CourseError, Tutorial
-from neuroai_core.course.release import student_version
+from neuroai_course import notebooks
+from neuroai_course.nbgrader_ops import Workspace
+from neuroai_course.project import Course, CourseError, Tutorial
+from neuroai_course.release import student_version
 
 RUN_BUDGET_S = 60.0
 AUTOGRADE_BUDGET_S = 20.0

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import nbformat
 
-from neuroai_core.course import notebooks
-from neuroai_core.course.project import Course, CourseError, Tutorial
+from neuroai_course import notebooks
+from neuroai_course.project import Course, CourseError, Tutorial
 
 TUTORIAL_ID = re.compile(r"^M(?P<module>\d+)T(?P<number>\d+)_[A-Za-z][A-Za-z0-9]*$")
 MODULE_ID = re.compile(r"^M(?P<module>\d+)_[A-Za-z][A-Za-z0-9]*$")
@@ -361,7 +361,7 @@ def new_tutorial(course: Course, tutorial_id: str, title: str,
         files.append(course.root / "_toc.yml")
     if _register_syllabus(course, module, module_title, t, title.strip()):
         files.append(course.root / "book" / "syllabus.md")
-    from neuroai_core.course.release import release
+    from neuroai_course.release import release
 
     release(course, [t])
     files.append(t.student)

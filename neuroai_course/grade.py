@@ -29,11 +29,11 @@ from pathlib import Path
 
 import nbformat
 
-from neuroai_core.course import notebooks
-from neuroai_core.course.nbgrader_ops import Workspace, scripts_on_path
-from neuroai_core.course.project import Course, CourseError
-from neuroai_core.course.release import student_version
-from neuroai_core.course.submissions import (
+from neuroai_course import notebooks
+from neuroai_course.nbgrader_ops import Workspace, scripts_on_path
+from neuroai_course.project import Course, CourseError
+from neuroai_course.release import student_version
+from neuroai_course.submissions import (
     LMS_PATTERN,
     Entry,
     Fingerprint,
@@ -43,7 +43,7 @@ from neuroai_core.course.submissions import (
     repair,
 )
 
-GUARD_SETUP = "import neuroai_core.course.guard as _g\n__neuroai_guard__ = _g.Guard()\ndel _g"
+GUARD_SETUP = "import neuroai_course.guard as _g\n__neuroai_guard__ = _g.Guard()\ndel _g"
 GUARD_RESTORE = "__neuroai_guard__.restore();"
 REPORT_FIELDS = ("input", "student", "tutorial", "status", "reason")
 
@@ -114,7 +114,7 @@ class Grader:
 
     def __init__(self, course: Course, out: Path, db: str | None, limits: Limits,
                  workers: int) -> None:
-        from neuroai_core.course.sandbox import namespaces_work
+        from neuroai_course.sandbox import namespaces_work
 
         self.course, self.out, self.limits = course, out, limits
         self.work = Path(tempfile.mkdtemp(prefix="neuroai-grade-"))
@@ -206,7 +206,7 @@ class Grader:
                "cell_timeout_s": self.limits.cell_timeout_s, "mem_mb": self.limits.mem_mb,
                "nproc": self.limits.nproc, "cpu_s": self.limits.cpu_s}
         (job_dir / "job.json").write_text(json.dumps(job))
-        proc = subprocess.Popen([sys.executable, "-m", "neuroai_core.course.grade_worker",
+        proc = subprocess.Popen([sys.executable, "-m", "neuroai_course.grade_worker",
                                  str(job_dir / "job.json")], start_new_session=True,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:

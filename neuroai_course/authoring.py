@@ -26,8 +26,8 @@ from pathlib import Path
 
 import nbformat
 
-from neuroai_core.course.notebooks import grade_meta
-from neuroai_core.course.project import CourseError
+from neuroai_course.notebooks import grade_meta
+from neuroai_course.project import CourseError
 
 SOLUTION_BEGIN, SOLUTION_END = "### BEGIN SOLUTION", "### END SOLUTION"
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"

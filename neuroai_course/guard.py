@@ -21,7 +21,7 @@ import pkgutil
 import sys
 
 PROTECTED = ("builtins", "math", "numpy", "torch", "neuroai_core")
-SKIP = ("neuroai_core.course",)
+SKIP = ("neuroai_course",)
 #: Names the kernel itself rebinds while it runs (ipykernel swaps ``input`` per request).
 KERNEL_OWNED = {"builtins": {"input", "raw_input", "getpass", "display", "get_ipython"}}
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import nbformat
 
-from neuroai_core.course.project import CourseError
+from neuroai_course.project import CourseError
 
 CODE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
 TEXT_STUB = "YOUR ANSWER HERE"

@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 
 import nbformat
 
-from neuroai_core.course.project import CourseError
+from neuroai_course.project import CourseError
 
 #: Default pattern for flat LMS file names: ``alice_2_M1T1_LIF.ipynb``.
 LMS_PATTERN = r"^(?P<student>[A-Za-z0-9.\-]+)_(?P<attempt>\d+)_(?P<file>.+)$"

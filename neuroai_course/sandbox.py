@@ -2,7 +2,7 @@
 
 It is the ``argv`` of the ``neuroai-sandbox`` kernel spec that the grading worker writes::
 
-    python -m neuroai_core.course.sandbox --mode ns --mem-mb M --nproc P --cpu-s C
+    python -m neuroai_course.sandbox --mode ns --mem-mb M --nproc P --cpu-s C
         [--cgroup DIR] [--hide PATH ...] -- python -m ipykernel_launcher -f {connection_file}
 
 Mode ``ns`` (Linux with ``unshare`` and ``setpriv`` from util-linux):
@@ -97,7 +97,7 @@ def _kernel_env(workdir: str) -> None:
 
 def parse(argv: list[str]):
     if "--" not in argv:
-        raise SystemExit("usage: python -m neuroai_core.course.sandbox [options] -- kernel argv")
+        raise SystemExit("usage: python -m neuroai_course.sandbox [options] -- kernel argv")
     split = argv.index("--")
     p = argparse.ArgumentParser(prog="neuroai-sandbox")
     p.add_argument("--mode", choices=("ns", "plain"), default="ns")
@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> None:
         if os.geteuid() != 0:
             wrap.append("--map-root-user")
             os.environ["NEUROAI_SANDBOX_USERNS"] = "1"
-        me = [sys.executable, "-m", "neuroai_core.course.sandbox", STAGE2]
+        me = [sys.executable, "-m", "neuroai_course.sandbox", STAGE2]
         rest = [a for a in argv if a != STAGE2]
         os.execvp("unshare", [*wrap, "--", *me, *rest])
     conn_index = cmd.index("-f") + 1 if "-f" in cmd else None

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import nbformat
 
-from neuroai_core.course import notebooks
-from neuroai_core.course.nbgrader_ops import Workspace
-from neuroai_core.course.project import Course, Tutorial
+from neuroai_course import notebooks
+from neuroai_course.nbgrader_ops import Workspace
+from neuroai_course.project import Course, Tutorial
 
 BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
 GENERATED = {"neuroai": {"generated": True}}

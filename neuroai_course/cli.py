@@ -11,12 +11,12 @@ import sys
 import time
 from pathlib import Path
 
-from neuroai_core.course.project import Course, CourseError
-from neuroai_core.course.submissions import LMS_PATTERN
+from neuroai_course.project import Course, CourseError
+from neuroai_course.submissions import LMS_PATTERN
 
 
 def _new(course: Course, args) -> int:
-    from neuroai_core.course.new import new_tutorial
+    from neuroai_course.new import new_tutorial
 
     created = new_tutorial(course, args.tutorial_id, args.title, args.module)
     for path in created.files:
@@ -28,7 +28,7 @@ def _new(course: Course, args) -> int:
 
 
 def _release(course: Course, args) -> int:
-    from neuroai_core.course.release import release
+    from neuroai_course.release import release
 
     for t, changed in release(course, course.select(args.tutorial)):
         print(f"{'wrote' if changed else 'unchanged'}  {t.rel}.ipynb")
@@ -36,7 +36,7 @@ def _release(course: Course, args) -> int:
 
 
 def _check(course: Course, args) -> int:
-    from neuroai_core.course.check import check, table
+    from neuroai_course.check import check, table
 
     results = check(course, course.select(args.tutorial),
                     run_budget_s=args.budget, autograde_budget_s=args.autograde_budget)
@@ -49,7 +49,7 @@ def _check(course: Course, args) -> int:
 
 
 def _book(course: Course, args) -> int:
-    from neuroai_core.course.book import build_book
+    from neuroai_course.book import build_book
 
     index = build_book(course, instructor=args.instructor)
     print(f"site built: {index}")
@@ -59,7 +59,7 @@ def _book(course: Course, args) -> int:
 def _grade(course: Course, args) -> int:
     import datetime as dt
 
-    from neuroai_core.course.grade import Limits, grade
+    from neuroai_course.grade import Limits, grade
 
     deadline = None
     if args.deadline:

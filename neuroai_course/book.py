@@ -19,11 +19,11 @@ from pathlib import Path
 
 import nbformat
 
-from neuroai_core.course import notebooks
-from neuroai_core.course.check import executed_path, run_source, source_digest
-from neuroai_core.course.nbgrader_ops import CODE_STUB, TEXT_STUB
-from neuroai_core.course.project import Course, CourseError, Tutorial
-from neuroai_core.course.release import badge_cell
+from neuroai_course import notebooks
+from neuroai_course.check import executed_path, run_source, source_digest
+from neuroai_course.nbgrader_ops import CODE_STUB, TEXT_STUB
+from neuroai_course.project import Course, CourseError, Tutorial
+from neuroai_course.release import badge_cell
 
 LOCAL_BADGE = "../../book/_static/colab-badge.svg"  # relative to tutorials/<module>/
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
