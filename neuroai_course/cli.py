@@ -68,11 +68,14 @@ def _grade(course: Course, args) -> int:
         except ValueError:
             raise CourseError(f"--deadline must be an ISO date such as 2026-12-01T23:59, "
                               f"got {args.deadline!r}") from None
-    limits = Limits(cell_timeout_s=args.cell_timeout, submission_timeout_s=args.timeout,
-                    mem_mb=args.mem_mb)
+    try:
+        limits = Limits(cell_timeout_s=args.cell_timeout, submission_timeout_s=args.timeout,
+                        mem_mb=args.mem_mb)
+    except ValueError as err:
+        raise CourseError(str(err)) from None
     summary = grade(course, args.submissions, args.out, tutorial=args.tutorial,
                     workers=args.workers, db=args.db, pattern=args.pattern,
-                    deadline=deadline, limits=limits)
+                    deadline=deadline, limits=limits, unsandboxed=args.unsandboxed)
     print(summary.line())
     print(summary.isolation)
     print(f"grades: {args.out / 'grades.csv'}; report: {args.out / 'report.csv'}; "
@@ -129,6 +132,8 @@ def parser() -> argparse.ArgumentParser:
     grd.add_argument("--cell-timeout", type=int, default=30, help="seconds per cell")
     grd.add_argument("--timeout", type=int, default=300, help="seconds per submission")
     grd.add_argument("--mem-mb", type=int, default=3072, help="memory cap per submission")
+    grd.add_argument("--unsandboxed", action="store_true",
+                     help="run notebooks without the sandbox (only for notebooks you trust)")
     grd.set_defaults(func=_grade)
     build = sub.add_parser("build", help="release, check and book: the main job")
     build.add_argument("--instructor", action="store_true")

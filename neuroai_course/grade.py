@@ -1,11 +1,16 @@
 """``neuroai grade``: a cohort's hand-ins in, grades, feedback and a full report out.
 
-Pipeline: collect every input file (zip or folder) -> read and identify each notebook by
-content -> keep each student's latest hand-in per tutorial -> repair the grading structure
-and insert the guard cells -> autograde each in its own worker process, with a sandboxed
-kernel, ``workers`` at a time -> write the grades into nbgrader's gradebook (SQLite or any
-SQLAlchemy URL) from this process only -> ``grades.csv``, ``report.csv`` and one HTML
-feedback file per student and tutorial.
+Pipeline: collect every input file (zip or folder; symbolic links are reported, never
+followed) -> read and identify each notebook by content -> keep each student's latest
+hand-in per tutorial -> repair the grading structure -> grade each on warm worker processes
+(:mod:`neuroai_course.grade_worker`): the student's cells run in a bubblewrap sandbox
+(:mod:`neuroai_course.sandbox`), the test cells, hidden parts included, run in the worker
+itself and call the student's functions through a data-only channel
+(:mod:`neuroai_course.remote`), with the exercises' references removed from the kernel's
+library (:mod:`neuroai_course.tripwire`) -> write the grades into nbgrader's gradebook
+(SQLite or any SQLAlchemy URL) from this process only -> ``grades.csv``, ``report.csv``
+(every input and what became of it) and one HTML feedback page per student and tutorial,
+with the grader's own messages only.
 """
 
 from __future__ import annotations
@@ -13,27 +18,24 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import html
-import json
+import multiprocessing
 import os
-import queue
 import shutil
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 import warnings
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
 
-from neuroai_course import notebooks
+from neuroai_course import grade_worker, notebooks, sandbox, tripwire
 from neuroai_course.nbgrader_ops import Workspace, scripts_on_path
 from neuroai_course.project import Course, CourseError
 from neuroai_course.release import student_version
+from neuroai_course.sandbox import Limits
 from neuroai_course.submissions import (
+    DEF,
     LMS_PATTERN,
     Entry,
     Fingerprint,
@@ -43,25 +45,9 @@ from neuroai_course.submissions import (
     repair,
 )
 
-GUARD_SETUP = "import neuroai_course.guard as _g\n__neuroai_guard__ = _g.Guard()\ndel _g"
-GUARD_RESTORE = "__neuroai_guard__.restore();"
 REPORT_FIELDS = ("input", "student", "tutorial", "status", "reason")
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What one submission may use. Defaults suit the course's tutorials on a 2-core CPU."""
-
-    cell_timeout_s: int = 30
-    submission_timeout_s: int = 300
-    mem_mb: int = 3072
-    nproc: int = 128
-    cpu_s: int = 600
-
-    def __post_init__(self) -> None:
-        for name in ("cell_timeout_s", "submission_timeout_s", "mem_mb", "nproc", "cpu_s"):
-            if getattr(self, name) <= 0:
-                raise CourseError(f"{name} must be positive, got {getattr(self, name)}")
+#: What the score of an exercise that only called the reference says, in report.csv too.
+DELEGATION = grade_worker.DELEGATION
 
 
 @dataclass
@@ -74,7 +60,7 @@ class Summary:
         return sum(e.status in statuses for e in self.entries)
 
     def line(self) -> str:
-        graded = self.count("graded", "late", "tampering found", "timed out")
+        graded = self.count("graded", "late", "reference used", "timed out")
         failed = self.count("crashed")
         flagged = len(self.entries) - self.count("graded") - failed
         return (f"{len(self.entries)} files: {graded} graded, {flagged} flagged, {failed} failed, "
@@ -93,189 +79,145 @@ def _latest_only(entries: list[Entry]) -> None:
             old.flag("duplicate superseded", f"replaced by the later hand-in {group[-1].name}")
 
 
-def _guarded(nb) -> nbformat.NotebookNode:
-    """Insert the guard's snapshot first and a restore before every test cell."""
-    def cell(source: str, kind: str):
-        c = nbformat.v4.new_code_cell(source)
-        c.metadata["neuroai"] = {"guard": kind}
-        return c
+@dataclass
+class Plan:
+    """What grading one tutorial needs, prepared once: the test cells (hidden parts
+    included) that run in the grader, the functions the student writes, and the copy of
+    ``neuroai_core`` without the exercises' references that the kernels import."""
 
-    cells = [cell(GUARD_SETUP, "setup")]
-    for c in nb.cells:
-        if c.get("metadata", {}).get("nbgrader", {}).get("grade"):
-            cells.append(cell(GUARD_RESTORE, "restore"))
-        cells.append(c)
-    nb.cells = cells
-    return nb
+    tutorial: str
+    tests: list[dict]
+    functions: list[str]
+    references: list[str]
+    binds: list[list[str]]
+
+
+def make_plan(tid: str, source, shared: Path) -> Plan:
+    """The plan of tutorial ``tid`` from its source notebook (marks applied); the library
+    copy goes under ``shared`` (a folder the sandbox user can traverse)."""
+    import neuroai_core
+
+    tests, functions = [], []
+    for c in source.cells:
+        meta = c.metadata.get("nbgrader", {})
+        if c.cell_type != "code":
+            continue
+        if meta.get("solution"):
+            functions += [f for f in DEF.findall(c.source) if f not in functions]
+        if meta.get("grade"):
+            tests.append({"grade_id": meta["grade_id"], "points": float(meta.get("points", 0)),
+                          "source": c.source})
+    refs = sorted({r for t in tests for r in tripwire.references(t["source"])})
+    package = Path(neuroai_core.__path__[0]).resolve()
+    try:
+        staged = tripwire.stage(package, refs, shared / f"library-{tid}")
+    except tripwire.TripwireError as err:
+        raise CourseError(f"{tid}: {err}") from None
+    return Plan(tid, tests, functions, refs, [[str(staged), str(package)]])
+
+
+def kernel_cells(nb) -> list[list]:
+    """``[index, source]`` of every code cell the student's kernel runs: all but tests."""
+    return [[i, c.source] for i, c in enumerate(nb.cells)
+            if c.cell_type == "code" and not c.metadata.get("nbgrader", {}).get("grade")]
 
 
 class Grader:
-    """Grades entries of one cohort; see :func:`grade`."""
+    """Grades the hand-ins of one cohort; see :func:`grade`."""
 
-    def __init__(self, course: Course, out: Path, db: str | None, limits: Limits,
-                 workers: int) -> None:
-        from neuroai_course.sandbox import namespaces_work
-
-        self.course, self.out, self.limits = course, out, limits
+    def __init__(self, course: Course, limits: Limits, workers: int,
+                 unsandboxed: bool = False) -> None:
+        if workers < 1:
+            raise CourseError(f"workers must be at least 1, got {workers}")
+        if not unsandboxed:
+            why = sandbox.unavailable_reason()
+            if why:
+                raise CourseError(f"cannot grade untrusted notebooks safely: {why}; pass "
+                                  "--unsandboxed only for notebooks you trust")
+        self.course, self.limits, self.workers = course, limits, workers
+        self.unsandboxed = unsandboxed
+        # Private to the grader: kernel specs, extracted hand-ins.
         self.work = Path(tempfile.mkdtemp(prefix="neuroai-grade-"))
-        self.scratch = Path(tempfile.mkdtemp(prefix="neuroai-scratch-"))
-        os.chmod(self.scratch, 0o711)
-        if os.geteuid() == 0:
-            # Mode 000: the workers (root, with capabilities) still enter; sandboxed kernels
-            # (uid 0 without capabilities) cannot, so no kernel reads any grader's templates,
-            # jobs or gradebook copies, this run's or a concurrent one's.
-            os.chmod(self.work, 0o000)
-        self.db = db or f"sqlite:///{(out / 'gradebook.db').resolve()}"
-        self.templates: dict[str, Path] = {}
+        # Traversable (not listable) by the sandbox user: library copies and scratch mounts.
+        self.shared = Path(tempfile.mkdtemp(prefix="neuroai-sandbox-"))
+        os.chmod(self.shared, 0o711)
+        (self.shared / "scratch").mkdir(mode=0o711)
+        os.chmod(self.shared / "scratch", 0o711)
+        self.plans: dict[str, Plan] = {}
         self.releases: dict[str, nbformat.NotebookNode] = {}
-        self.mode = "ns" if namespaces_work() else "plain"
-        self._mode: int | None = None
-        self.hide = [str(self.work), str(course.root / "solutions"), *_private(out, self.db)]
-        self.cgroups = [make_cgroup(f"neuroai-{os.getpid()}-{s}", limits.nproc)
-                        for s in range(workers)]
-        self.stale: list[str] = []
+        self.pool = None
 
     def isolation(self) -> str:
-        """One line for the summary: how submissions were confined."""
-        ns = ("own mount and PID namespaces, grader files hidden, private scratch, read-only "
-              "file systems, no capabilities" if self.mode == "ns" else "resource limits only")
-        forks = "pids cgroup" if all(self.cgroups) else "RLIMIT_NPROC (not for root)"
-        return f"isolation: {ns}; process cap: {forks}; memory cap {self.limits.mem_mb} MB"
+        """One line for the summary: how hand-ins were confined."""
+        if self.unsandboxed:
+            return "isolation: none (--unsandboxed): the notebooks ran as this user"
+        user = f"uid {sandbox.SANDBOX_UID}" if os.geteuid() == 0 else "this user, unprivileged"
+        return (f"isolation: bubblewrap as {user}; own user, mount, PID, network, IPC "
+                f"namespaces; read-only system; private scratch; cgroups: memory "
+                f"{self.limits.mem_mb} MB, {self.limits.nproc} processes, one CPU")
 
-    def close(self) -> None:
-        for cg in self.cgroups + self.stale:
-            if cg:
-                kill_cgroup(cg)
-                try:
-                    os.rmdir(cg)
-                except OSError:
-                    pass
-        self.unlock_gradebook()
-        os.chmod(self.work, 0o700)
-        shutil.rmtree(self.work, ignore_errors=True)
-        shutil.rmtree(self.scratch, ignore_errors=True)
-
-    def _sqlite_path(self) -> Path | None:
-        return Path(self.db[len("sqlite:///"):]) if self.db.startswith("sqlite:///") else None
-
-    def lock_gradebook(self) -> None:
-        """As root, keep the SQLite gradebook unreadable to sandboxed kernels (mode 000)."""
-        path = self._sqlite_path()
-        if os.geteuid() == 0 and path and path.exists() and self._mode is None:
-            self._mode = path.stat().st_mode & 0o777
-            os.chmod(path, 0o000)
-
-    def unlock_gradebook(self) -> None:
-        path = self._sqlite_path()
-        if self._mode is not None and path and path.exists():
-            os.chmod(path, self._mode)
-        self._mode = None
-
-    def prepare(self, tid: str) -> None:
-        """A template nbgrader course for ``tid`` (own SQLite) and its rows in the gradebook."""
-        if tid in self.templates:
+    def prepare(self, tid: str, db: str | None = None) -> None:
+        """The plan of ``tid``, its student version, and its rows in the gradebook."""
+        if tid in self.plans:
             return
         (t,) = self.course.select([tid])
-        tpl = self.work / "templates" / tid
-        ws = Workspace(tpl)
-        self.releases[tid] = student_version(self.course, t, ws)
-        self.templates[tid] = tpl
-        master = Workspace(self.work / "master" / tid, db_url=self.db)
+        rel = t.source.relative_to(self.course.root)
+        source = notebooks.read_source(t.source, rel)
+        self.releases[tid] = student_version(self.course, t, Workspace(self.work / "rel" / tid),
+                                             source)
+        self.plans[tid] = make_plan(tid, source, self.shared)
+        if db is None:
+            return
+        master = Workspace(self.work / "master" / tid, db_url=db)
         for attempt in range(3):  # concurrent graders may create the assignment at once
             try:
-                rel = t.source.relative_to(self.course.root)
-                master.generate(tid, notebooks.read_source(t.source, rel), str(rel))
+                master.generate(tid, source, str(rel))
                 break
             except CourseError:
                 if attempt == 2:
                     raise
                 time.sleep(1 + attempt)
 
-    def run_one(self, e: Entry, slot: int, index: int) -> dict:
-        """Autograde one entry in a worker process; return the worker's result."""
-        job_dir = self.work / "jobs" / f"{index:05d}"
-        scratch = self.scratch / job_dir.name
-        job_dir.mkdir(parents=True)
-        scratch.mkdir(parents=True)
-        nb_path = job_dir / "submission.ipynb"
-        nbformat.write(e.notebook, nb_path)
-        job = {"template": str(self.templates[e.tutorial]), "workdir": str(job_dir / "w"),
-               "notebook": str(nb_path), "tutorial": e.tutorial, "student": e.student,
-               "scratch": str(scratch), "result": str(job_dir / "result.json"),
-               "mode": self.mode, "cgroup": self.cgroups[slot], "hide": self.hide,
-               "cell_timeout_s": self.limits.cell_timeout_s, "mem_mb": self.limits.mem_mb,
-               "nproc": self.limits.nproc, "cpu_s": self.limits.cpu_s}
-        (job_dir / "job.json").write_text(json.dumps(job))
-        proc = subprocess.Popen([sys.executable, "-m", "neuroai_course.grade_worker",
-                                 str(job_dir / "job.json")], start_new_session=True,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        try:
-            _, err = proc.communicate(timeout=self.limits.submission_timeout_s)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            return {"killed": f"grading took over {self.limits.submission_timeout_s} s"}
-        finally:
-            if self.cgroups[slot] and not kill_cgroup(self.cgroups[slot]):
-                # Survivors (a fork bomb still unwinding on a busy machine) would count
-                # against the next hand-in's process cap: give this slot a fresh cgroup.
-                self.stale.append(self.cgroups[slot])
-                self.cgroups[slot] = make_cgroup(f"neuroai-{os.getpid()}-{slot}-{index}",
-                                                 self.limits.nproc)
-        result_file = job_dir / "result.json"
-        if not result_file.exists():
-            tail = err.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
-            return {"error": f"the grading worker failed: {tail[0][:200]}"}
-        return json.loads(result_file.read_text())
+    def job(self, tid: str, nb, name: str, phases: list | None = None) -> dict:
+        plan = self.plans[tid]
+        job = {"name": name, "private": str(self.work), "scratch_root":
+               str(self.shared / "scratch"), "limits": asdict(self.limits),
+               "binds": plan.binds, "cells": kernel_cells(nb), "tests": plan.tests,
+               "functions": plan.functions, "unsandboxed": self.unsandboxed}
+        if phases:
+            job["phases"] = phases
+        return job
 
+    def run(self, jobs: list[dict]):
+        """Grade ``jobs`` on the warm workers; yield ``(index, result)`` as each finishes."""
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+        from concurrent.futures.process import BrokenProcessPool
 
-
-def _private(out: Path, db: str) -> list[str]:
-    """What of the output the kernels must not see: all of it, unless it holds the code."""
-    out = out.resolve()
-    code = [Path(sys.prefix), Path(sys.base_prefix), Path(__file__).resolve().parents[2]]
-    if not any(c == out or out in c.parents for c in code):
-        return [str(out)]
-    hidden = [str(out / "feedback")]
-    if db.startswith("sqlite:///"):
-        hidden.append(db[len("sqlite:///"):])
-    return hidden
-
-
-def make_cgroup(name: str, max_pids: int) -> str | None:
-    """A pids cgroup (v1 or v2) capping the processes of one worker slot, or None."""
-    for base in (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup")):
-        folder = base / name
-        try:
-            folder.mkdir(exist_ok=True)
-            (folder / "pids.max").write_text(str(max_pids))
-            return str(folder)
-        except OSError:
+        todo = dict(enumerate(jobs))
+        for _ in range(3):  # a worker process that died takes its pool with it: rebuild once
+            if not todo:
+                return
+            if self.pool is None:  # fresh interpreters: no state (zmq) inherited by fork
+                self.pool = ProcessPoolExecutor(max_workers=self.workers,
+                                                mp_context=multiprocessing.get_context("spawn"),
+                                                initializer=grade_worker.warm_up)
+            futures = {self.pool.submit(grade_worker.grade_handin, j): i for i, j in todo.items()}
             try:
-                folder.rmdir()
-            except OSError:
-                pass
-    return None
+                for fut in as_completed(futures):
+                    i = futures[fut]
+                    result = fut.result()
+                    del todo[i]
+                    yield i, result
+            except BrokenProcessPool:
+                self.pool = None
+        for i in todo:
+            yield i, {"error": "the grading worker died twice on this hand-in"}
 
-
-def kill_cgroup(folder: str) -> bool:
-    """Kill every process in the cgroup (a fork bomb's children, a stray kernel); return
-    True when it is empty."""
-    procs = Path(folder) / "cgroup.procs"
-    for _ in range(50):
-        try:
-            pids = [int(x) for x in procs.read_text().split()]
-        except OSError:
-            return True
-        if not pids:
-            return True
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-        time.sleep(0.1)
-    return False
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+        shutil.rmtree(self.work, ignore_errors=True)
+        shutil.rmtree(self.shared, ignore_errors=True)
 
 
 def _judge(e: Entry, result: dict, deadline: dt.datetime | None) -> None:
@@ -286,9 +228,9 @@ def _judge(e: Entry, result: dict, deadline: dt.datetime | None) -> None:
         return
     if result.get("error"):
         why = result["error"]
-        if "kernel died" in why or "Invalid Signature" in why:
-            why = ("the kernel died or broke while running the notebook (the memory cap, "
-                   "os._exit, or processes forked from the kernel); no grade, check by hand")
+        if "kernel died" in why:
+            why = ("the kernel died while running the notebook (the memory cap, os._exit, "
+                   "or processes forked from the kernel); no grade, check by hand")
         e.flag("crashed", "; ".join(notes + [why]))
         return
     status = "graded"
@@ -296,10 +238,9 @@ def _judge(e: Entry, result: dict, deadline: dt.datetime | None) -> None:
         status = "late"
         notes.append(f"handed in {e.timestamp:%Y-%m-%d %H:%M}, after the deadline "
                      f"{deadline:%Y-%m-%d %H:%M}")
-    if result.get("restored"):
-        status = "tampering found"
-        notes.append("rebound " + "; ".join(result["restored"])[:300]
-                     + " (restored before the tests ran)")
+    if result.get("delegated"):
+        status = "reference used"
+        notes.append(f"{DELEGATION} in " + ", ".join(result["delegated"]) + " (scored 0)")
     if result.get("timeouts"):
         status = "timed out"
         notes.append("cell time limit exceeded in " + ", ".join(result["timeouts"]))
@@ -380,27 +321,36 @@ tr.miss td:nth-child(2) {{ color: #b3261e; }} .note {{ background: #fff4ce; padd
 """
 
 
+#: A spreadsheet runs a cell that starts with one of these as a formula.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value) -> str:
+    """The cell as text, neutralised (a leading quote) when a spreadsheet would run it."""
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
 def _write_csv(path: Path, rows: list[dict], fields: list[str]) -> None:
     with path.open("w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({k: csv_safe(v) for k, v in row.items()} for row in rows)
 
 
 def grade(course: Course, submissions: Path, out: Path, tutorial: str | None = None,
           workers: int = 1, db: str | None = None, pattern: str = LMS_PATTERN,
           deadline: dt.datetime | None = None, limits: Limits | None = None,
-          progress: bool = True) -> Summary:
+          progress: bool = True, unsandboxed: bool = False) -> Summary:
     """Grade a cohort; write ``grades.csv``, ``report.csv`` and ``feedback/`` in ``out``."""
     from tqdm.auto import tqdm
 
-    if workers < 1:
-        raise CourseError(f"workers must be at least 1, got {workers}")
     if tutorial:
         course.select([tutorial])
     start = time.perf_counter()
+    grader = Grader(course, limits or Limits(), workers, unsandboxed)
     out.mkdir(parents=True, exist_ok=True)
-    grader = Grader(course, out, db, limits or Limits(), workers)
+    db = db or f"sqlite:///{(out / 'gradebook.db').resolve()}"
     summary = Summary()
     try:
         entries = collect(submissions, grader.work, pattern)
@@ -413,39 +363,26 @@ def grade(course: Course, submissions: Path, out: Path, tutorial: str | None = N
         _latest_only(entries)
         todo = [e for e in entries if e.status == "pending"]
         for tid in sorted({e.tutorial for e in todo}):
-            grader.prepare(tid)
-        grader.lock_gradebook()
-        for e in todo:
+            grader.prepare(tid, db)
+        jobs = []
+        for i, e in enumerate(todo):
             notes = repair(e.notebook, grader.releases[e.tutorial])
-            e.notebook = _guarded(e.notebook)
             e.reason = "; ".join(notes)
-        slots: queue.Queue[int] = queue.Queue()
-        for s in range(workers):
-            slots.put(s)
-
-        def work(e: Entry, index: int) -> dict:
-            slot = slots.get()
-            try:
-                return grader.run_one(e, slot, index)
-            finally:
-                slots.put(slot)
-
-        bar = tqdm(total=len(todo), desc="grading", unit="submission", disable=not progress)
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(work, e, i): e for i, e in enumerate(todo)}
-            for fut in as_completed(futures):
-                e, result = futures[fut], fut.result()
-                _judge(e, result, deadline)
-                replaced = record(grader.db, e, result)
-                if replaced:
-                    e.reason = "; ".join(x for x in (e.reason, replaced) if x)
-                page = out / "feedback" / e.student / f"{e.tutorial}.html"
-                page.parent.mkdir(parents=True, exist_ok=True)
-                page.write_text(feedback_html(e, result), encoding="utf-8")
-                bar.update()
+            jobs.append(grader.job(e.tutorial, e.notebook, f"h{os.getpid()}-{i:05d}"))
+        bar = tqdm(total=len(todo), desc="grading", unit="hand-in", disable=not progress)
+        for i, result in grader.run(jobs):
+            e = todo[i]
+            _judge(e, result, deadline)
+            replaced = record(db, e, result)
+            if replaced:
+                e.reason = "; ".join(x for x in (e.reason, replaced) if x)
+            page = out / "feedback" / e.student / f"{e.tutorial}.html"
+            page.parent.mkdir(parents=True, exist_ok=True)
+            page.write_text(feedback_html(e, result), encoding="utf-8")
+            bar.update()
         bar.close()
         tids = sorted({e.tutorial for e in todo})
-        rows = gradebook_rows(grader.db, tids)
+        rows = gradebook_rows(db, tids)
         ids = sorted({k for r in rows for k in r} - {"student", "tutorial", "total", "max"})
         _write_csv(out / "grades.csv", rows, ["student", "tutorial", *ids, "total", "max"])
         report = [{"input": e.name, "student": e.student, "tutorial": e.tutorial,

@@ -1,103 +1,175 @@
-"""One submission, graded in its own process: ``python -m neuroai_course.grade_worker JOB``.
+"""One hand-in graded: the student's cells in a sandboxed kernel, the tests in this process.
 
-The job (JSON) names a prepared notebook, a template nbgrader course (its gradebook holds
-the tutorial's cells, hidden tests included) and the sandbox settings. The worker copies
-the template into a private folder, runs nbgrader's autograde there with the
-``neuroai-sandbox`` kernel, and writes what it found as JSON: the score and the test's
-output of every graded cell, cells that timed out, what the guard had to restore, and an
-error line when the kernel died. The parent writes the grades into the real gradebook, so
-parallel workers never contend for it.
+:func:`grade_handin` takes a job (plain data, so that a process pool or a Dask worker can
+run it) and returns a result (plain data): the score and the grader's message for every
+test cell, what ran over its time, and an error line when the kernel died. The caller
+writes the gradebook, so parallel workers never contend for it. A worker process imports
+numpy, torch, the library and Jupyter's client once (:func:`warm_up`) and grades many
+hand-ins.
+
+A job may have several phases (used by ``neuroai check``): after the notebook ran, each
+phase first runs its code in the kernel (e.g. the stubs, or answers that only call the
+reference) and then runs every test again.
 """
 
 from __future__ import annotations
 
-import json
+import contextlib
+import io
 import os
-import re
 import shutil
-import sys
-import warnings
+import subprocess
+import time
+import traceback
 from pathlib import Path
 
-import nbformat
+from neuroai_course import remote, sandbox
 
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-def kernel_spec(folder: Path, job: dict) -> None:
-    """Write the sandboxed kernel spec into ``folder/kernels/neuroai-sandbox``."""
-    argv = [sys.executable, "-m", "neuroai_course.sandbox", "--mode", job["mode"],
-            "--mem-mb", str(job["mem_mb"]), "--nproc", str(job["nproc"]),
-            "--cpu-s", str(job["cpu_s"]), "--workdir", job["scratch"]]
-    if job.get("cgroup"):
-        argv += ["--cgroup", job["cgroup"]]
-    for path in job.get("hide", []):
-        argv += ["--hide", path]
-    argv += ["--", sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
-    spec = folder / "kernels" / "neuroai-sandbox"
-    spec.mkdir(parents=True, exist_ok=True)
-    (spec / "kernel.json").write_text(json.dumps(
-        {"argv": argv, "display_name": "neuroai sandbox", "language": "python"}))
+DELEGATION = "calls the course's reference implementation"
 
 
-def output_text(cell) -> str:
-    """The text a test cell printed or raised, as a student would read it."""
-    parts = []
-    for out in cell.get("outputs", []):
-        if out.output_type == "stream":
-            parts.append(out.text)
-        elif out.output_type == "error":
-            parts.append(f"{out.ename}: {ANSI.sub('', out.evalue)}")
-    return "".join(parts).strip()
+def warm_up() -> None:
+    """Import what every hand-in needs once per worker process."""
+    import jupyter_client  # noqa: F401
+    import numpy  # noqa: F401
+    import torch
+
+    import neuroai_core  # noqa: F401
+
+    torch.set_num_threads(1)
 
 
-def run(job: dict) -> dict:
-    from neuroai_course.nbgrader_ops import Workspace
+def _scratch(root: Path, name: str, limits: sandbox.Limits) -> tuple[Path, bool]:
+    """The kernel's private folder: a size-limited tmpfs owned by the sandbox user (as
+    root), a plain folder otherwise. Returns it and whether it is a mount."""
+    path = root / name
+    path.mkdir(mode=0o700, parents=True)
+    if os.geteuid() != 0:
+        return path, False
+    uid = sandbox.SANDBOX_UID
+    opts = f"size={limits.scratch_mb}m,mode=700,uid={uid},gid={uid},nosuid,nodev"
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", opts, "tmpfs", str(path)],
+                             capture_output=True).returncode == 0
+    if not mounted:
+        os.chown(path, uid, uid)
+    return path, mounted
 
-    root = Path(job["workdir"])
-    shutil.copytree(job["template"], root / "course")
-    kernel_spec(root / "jupyter", job)
-    runtime = root / "runtime"
-    runtime.mkdir()
-    os.environ.update(JUPYTER_PATH=str(root / "jupyter"), JUPYTER_RUNTIME_DIR=str(runtime))
-    tid, student = job["tutorial"], job["student"]
-    ws = Workspace(root / "course", cell_timeout_s=job["cell_timeout_s"], reuse=True,
-                   kernel_name="neuroai-sandbox")
-    target = ws.root / "submitted" / student / tid
-    target.mkdir(parents=True)
-    shutil.copyfile(job["notebook"], target / f"{tid}.ipynb")
-    result: dict = {"scores": {}, "messages": {}, "timeouts": [], "restored": [], "error": ""}
+
+def _start(job: dict, scratch: Path, cgroups: list[str]):
+    from jupyter_client import KernelManager
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    limits = sandbox.Limits(**job["limits"])
+    specs = Path(job["private"]) / "kernels"
+    spec = sandbox.make_spec(scratch, limits, cgroups, [tuple(b) for b in job["binds"]],
+                             unsandboxed=job.get("unsandboxed", False))
+    sandbox.kernel_spec(specs / job["name"], spec)
+    km = KernelManager(kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(specs)]),
+                       kernel_name=job["name"], transport="ipc", ip=str(scratch / "ipc"),
+                       connection_file=str(scratch / "connection.json"))
+    log = open(Path(job["private"]) / f"{job['name']}.log", "wb")  # bubblewrap's own errors
+    km.start_kernel(cwd=str(scratch), stdout=log, stderr=log)
+    log.close()
+    kc = km.blocking_client()
+    kc.start_channels()
+    kc.wait_for_ready(timeout=120)
+    return km, kc
+
+
+def _log_tail(job: dict) -> str:
     try:
-        scores, seconds = ws.autograde(tid, student, None)
-    except Exception as err:  # a dead kernel, an nbgrader failure: report, never raise
-        result["error"] = str(err).splitlines()[0][:300]
-        return result
-    result["seconds"] = seconds
-    result["scores"] = {s.grade_id: [s.score, s.max_score] for s in scores}
-    graded = nbformat.read(ws.root / "autograded" / student / tid / f"{tid}.ipynb", 4)
-    for i, cell in enumerate(graded.cells):
-        meta = cell.metadata.get("nbgrader", {})
-        text = output_text(cell)
-        if meta.get("grade"):
-            result["messages"][meta.get("grade_id")] = text[-2000:]
-        if "CellTimeoutError" in text or "Timeout" in text[:200]:
-            result["timeouts"].append(meta.get("grade_id") or f"cell {i + 1}")
-        if text.startswith("neuroai-guard: restored"):
-            for item in text.splitlines()[0][len("neuroai-guard: restored "):].split(", "):
-                if item not in result["restored"]:
-                    result["restored"].append(item)
-        if cell.metadata.get("neuroai", {}).get("guard") and "Error" in text:
-            result["restored"].append("the grading guard was removed or broken")
+        text = (Path(job["private"]) / f"{job['name']}.log").read_text(errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.strip().splitlines()[-5:])
+
+
+def _run_test(channel: remote.Channel, test: dict, functions: list[str]) -> tuple[float, str, str]:
+    """Run one test cell here; return (score, message, kind) with kind one of ok, fail,
+    delegated, dead."""
+    ns = {"__name__": "__neuroai_test__"}
+    ns.update({f: remote.RemoteFunction(channel, f) for f in functions})
+    out = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out):
+            exec(compile(test["source"], f"<test {test['grade_id']}>", "exec"), ns)
+    except remote.ReferenceUsed as err:
+        return 0.0, f"{err.args[0]} {DELEGATION}: the exercise asks you to write it", "delegated"
+    except remote.KernelGone as err:
+        return 0.0, f"no grade: {err}", "dead"
+    except remote.StudentError as err:
+        return 0.0, str(err), "fail"
+    except AssertionError as err:
+        return 0.0, (str(err) or "a check failed").strip(), "fail"
+    except Exception as err:  # the student's value broke the test's own code
+        return 0.0, f"{type(err).__name__}: {err}"[:1000], "fail"
+    return float(test["points"]), out.getvalue().strip(), "ok"
+
+
+def _tests(channel, job: dict) -> dict:
+    scores, messages, delegated = {}, {}, []
+    for test in job["tests"]:
+        score, message, kind = _run_test(channel, test, job["functions"])
+        scores[test["grade_id"]] = [score, float(test["points"])]
+        messages[test["grade_id"]] = message[-2000:]
+        if kind == "delegated":
+            delegated.append(test["grade_id"])
+    return {"scores": scores, "messages": messages, "delegated": delegated}
+
+
+def grade_handin(job: dict) -> dict:
+    """Grade one hand-in described by ``job``; see the module's docstring."""
+    limits = sandbox.Limits(**job["limits"])
+    result: dict = {"scores": {}, "messages": {}, "delegated": [], "timeouts": [],
+                    "error": "", "phases": {}, "cells": []}
+    start = time.perf_counter()
+    scratch, mounted = _scratch(Path(job["scratch_root"]), job["name"], limits)
+    cgroups = sandbox.make_cgroups(job["name"], limits) if os.geteuid() == 0 else []
+    km = kc = None
+    try:
+        km, kc = _start(job, scratch, cgroups)
+        channel = remote.Channel(kc, scratch, limits.cell_timeout_s)
+        channel.on_interrupt = km.interrupt_kernel
+        deadline = start + limits.submission_timeout_s
+        for index, code in job["cells"]:
+            if time.perf_counter() > deadline:
+                result["timeouts"].append(f"the whole notebook (over "
+                                          f"{limits.submission_timeout_s} s)")
+                break
+            try:
+                outputs, _ = channel.execute(code)
+            except TimeoutError:
+                km.interrupt_kernel()
+                result["timeouts"].append(f"cell {index + 1}")
+                outputs = [{"output_type": "error", "ename": "TimeoutError",
+                            "evalue": f"over {limits.cell_timeout_s} s", "traceback": []}]
+            result["cells"].append([index, outputs[:20]])
+        result["seconds"] = time.perf_counter() - start
+        channel.execute(remote.AGENT)
+        for label, code in job.get("phases", [["graded", ""]]):
+            if code:
+                channel.execute(code)
+            result["phases"][label] = _tests(channel, job)
+        result.update(result["phases"][job.get("phases", [["graded", ""]])[0][0]])
+    except remote.KernelGone as err:
+        result["error"] = f"the kernel died ({err}): the memory cap, os._exit, or a crash"
+        result["log"] = _log_tail(job)
+    except Exception as err:  # never raise into the pool: report
+        detail = traceback.format_exception_only(type(err), err)[-1].strip()
+        result["error"] = f"grading failed: {detail[:300]}"
+        result["log"] = _log_tail(job)
+    finally:
+        if kc is not None:
+            kc.stop_channels()
+        if km is not None:
+            with contextlib.suppress(Exception):
+                km.shutdown_kernel(now=True)
+        if cgroups and not sandbox.remove_cgroups(cgroups):
+            result["leftover"] = "processes of this hand-in survived the kill"
+        if mounted:
+            subprocess.run(["umount", "-l", str(scratch)], capture_output=True)
+        shutil.rmtree(scratch, ignore_errors=True)
+        shutil.rmtree(Path(job["private"]) / "kernels" / job["name"], ignore_errors=True)
+        Path(job["private"], f"{job['name']}.log").unlink(missing_ok=True)
+    result["total_seconds"] = time.perf_counter() - start
     return result
-
-
-def main() -> None:
-    job = json.loads(Path(sys.argv[1]).read_text())
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        result = run(job)
-    Path(job["result"]).write_text(json.dumps(result))
-
-
-if __name__ == "__main__":
-    main()

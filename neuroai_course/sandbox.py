@@ -1,149 +1,289 @@
-"""A kernel launcher that confines a student's code while it is graded.
+"""The sandbox a student's kernel runs in while it is graded (Debian's ``bubblewrap``).
 
-It is the ``argv`` of the ``neuroai-sandbox`` kernel spec that the grading worker writes::
+The grader starts each hand-in's kernel through this module's launcher, the ``argv`` of a
+kernel spec that :func:`kernel_spec` writes::
 
-    python -m neuroai_course.sandbox --mode ns --mem-mb M --nproc P --cpu-s C
-        [--cgroup DIR] [--hide PATH ...] -- python -m ipykernel_launcher -f {connection_file}
+    python -m neuroai_course.sandbox SPEC.json CONNECTION_FILE
 
-Mode ``ns`` (Linux with ``unshare`` and ``setpriv`` from util-linux):
+The launcher (the grader's own code, run by the grader's user) puts itself into fresh
+cgroups made for this one kernel (memory, processes, one CPU; root-owned files that the
+kernel's user cannot write), sets per-process limits (CPU seconds, file size), then
+becomes ``setpriv`` (as root: switch to an unprivileged user, no capabilities, no new
+privileges) which becomes ``bwrap``, which starts the kernel:
 
-1. join the pids cgroup ``DIR`` (its ``pids.max`` stops a fork bomb) and re-run itself in new
-   mount and PID namespaces (``unshare``; for a non-root user also a user namespace);
-2. there, hide each ``--hide`` path (the grader's folder with the gradebook, the other
-   submissions and the hidden tests; the course's solutions) under an empty tmpfs, mount a
-   private, size-limited tmpfs as the working folder ``--workdir``, and remount every
-   other file system read-only;
-3. set resource limits (address space: a memory bomb gets ``MemoryError``; CPU seconds;
-   file size; processes for a non-root user), drop every capability (``setpriv``), and
-   become the kernel. Its processes die with it (it is PID 1 of its namespace).
+- as an unprivileged user on the host (``nobody`` by default; never root, not even root
+  mapped into a namespace: bubblewrap runs unprivileged and maps that same user);
+- in its own user, mount, PID, network (loopback only), IPC, UTS and cgroup namespaces;
+- with a file system that holds only what the kernel needs to import, all read-only: the
+  system (``/usr``, ``/etc``), the Python installation and the environment's packages, and
+  a copy of ``neuroai_core`` (whose exercise references may be replaced, see
+  :mod:`neuroai_course.tripwire`); nothing else of the course (no ``solutions/``, no
+  ``.git``, no submissions, no gradebook, no output folder);
+- with a private, size-limited scratch folder (its working folder and home, where the
+  Jupyter ``ipc`` sockets live), private size-limited ``/tmp`` and ``/dev/shm``, a fresh
+  ``/proc``; the sandbox's own root and ``/dev`` read-only;
+- killed when its launcher dies (``--die-with-parent``).
 
-Mode ``plain`` (no namespaces available): only the resource limits and the working folder.
+The kernel runs the system's interpreter of the same Python version with this
+environment's package folders; the sandbox user must be able to read those folders (a
+virtual environment inside a folder only root can enter cannot be used: the grader says so
+before it starts).
 """
 
 from __future__ import annotations
 
-import argparse
+import json
 import os
 import resource
 import shutil
+import signal
 import subprocess
 import sys
+import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-STAGE2 = "--stage2"
-KEEP_WRITABLE = ("/proc", "/sys", "/dev")
+SANDBOX_UID = 65534  # nobody
+CGROUP_CONTROLLERS = ("memory", "pids", "cpu")
 
 
-def namespaces_work() -> bool:
-    """Whether ``unshare`` can give this user mount and PID namespaces here."""
-    if not (shutil.which("unshare") and shutil.which("setpriv")):
-        return False
-    cmd = ["unshare", "--mount", "--pid", "--fork", "--mount-proc"]
-    if os.geteuid() != 0:
-        cmd.append("--map-root-user")
+@dataclass(frozen=True)
+class Limits:
+    """What one hand-in may use. Defaults suit the course's tutorials on a 2-core CPU."""
+
+    cell_timeout_s: int = 60
+    submission_timeout_s: int = 300
+    mem_mb: int = 3072
+    nproc: int = 128
+    cpu_s: int = 600
+    scratch_mb: int = 256
+
+    def __post_init__(self) -> None:
+        for name, value in asdict(self).items():
+            if not isinstance(value, int) or value <= 0:
+                raise ValueError(f"{name} must be a positive whole number, got {value!r}")
+
+
+# --- what the kernel may see ----------------------------------------------------------
+
+
+def _site_packages() -> list[str]:
+    """This environment's package folders (the kernel imports ipykernel, numpy, torch...)."""
+    import site
+
+    found = [*site.getsitepackages(), site.getusersitepackages()]
+    return [p for p in dict.fromkeys(os.path.realpath(p) for p in found)
+            if os.path.isdir(p) and not p.startswith("/usr/")]
+
+
+def kernel_python() -> str:
+    """An interpreter of this Python version that the sandbox user can run: this one when
+    it lives under /usr, else the system's ``/usr/bin/pythonX.Y`` (a Python under ``/root``
+    or another private folder cannot be reached by that user)."""
+    real = os.path.realpath(sys.executable)
+    if real.startswith("/usr/"):
+        return real
+    return f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}"
+
+
+#: Started with ``-c``: the environment's package folders first (``.pth`` files included,
+#: e.g. an editable install's finder), then Jupyter's kernel launcher.
+BOOT = ("import runpy, site, sys\n"
+        "for p in reversed(sys.argv.pop(1).split(':')):\n"
+        "    sys.path.insert(0, p); site.addsitedir(p)\n"
+        "runpy.run_module('ipykernel_launcher', run_name='__main__', alter_sys=True)")
+
+
+def _system_binds() -> list[str]:
+    args = ["--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]
+    for link in ("bin", "lib", "lib64", "sbin"):
+        path = Path("/") / link
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), f"/{link}"]
+        elif path.is_dir():
+            args += ["--ro-bind", str(path), f"/{link}"]
+    return args
+
+
+def bwrap_argv(spec: dict, connection_file: str) -> list[str]:
+    """The bubblewrap command line that starts the kernel of ``spec``."""
+    scratch = spec["scratch"]
+    args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session",
+            "--hostname", "sandbox", *_system_binds()]
+    for path in spec["site_packages"]:
+        args += ["--ro-bind", path, path]
+    for src, dest in spec.get("binds", []):  # e.g. the staged neuroai_core over its path
+        args += ["--ro-bind", src, dest]
+    size = str(spec["limits"]["scratch_mb"] << 20)
+    args += ["--proc", "/proc", "--dev", "/dev", "--size", size, "--tmpfs", "/dev/shm",
+             "--size", size, "--tmpfs", "/tmp", "--bind", scratch, scratch,
+             # the sandbox's own root and /dev (tmpfs made by bubblewrap) read-only too
+             "--remount-ro", "/dev", "--remount-ro", "/", "--chdir", scratch, "--clearenv"]
+    for name, value in kernel_env(scratch).items():
+        args += ["--setenv", name, value]
+    return [*args, "--", spec["python"], "-c", BOOT, ":".join(spec["site_packages"]),
+            "-f", connection_file]
+
+
+def kernel_env(scratch: str) -> dict[str, str]:
+    env = {"HOME": scratch, "TMPDIR": "/tmp", "PATH": "/usr/bin:/bin",
+           "MPLCONFIGDIR": f"{scratch}/.matplotlib", "IPYTHONDIR": f"{scratch}/.ipython",
+           "PYTHONDONTWRITEBYTECODE": "1", "NBGRADER_EXECUTION": "autograde",
+           "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+           "LANG": "C.UTF-8"}
+    for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # correctness on some CPUs
+        if name in os.environ:
+            env[name] = os.environ[name]
+    return env
+
+
+# --- cgroups: limits the kernel's user cannot change ------------------------------------
+
+
+def _cgroup_dirs(name: str) -> dict[str, Path]:
+    """Where the cgroups of ``name`` live: one per controller (v1) or one folder (v2)."""
+    base = Path("/sys/fs/cgroup")
+    if (base / "cgroup.controllers").exists():  # v2: one hierarchy
+        return {"v2": base / "neuroai" / name}
+    return {c: base / c / "neuroai" / name for c in CGROUP_CONTROLLERS if (base / c).is_dir()}
+
+
+def make_cgroups(name: str, limits: Limits) -> list[str]:
+    """Create the cgroups of one kernel with its limits; return their folders (may be
+    empty where cgroups cannot be written, e.g. not root)."""
+    made = []
+    for ctrl, folder in _cgroup_dirs(name).items():
+        try:
+            if ctrl == "v2":
+                parent = folder.parent
+                parent.mkdir(exist_ok=True)
+                want = " ".join(f"+{c}" for c in CGROUP_CONTROLLERS)
+                (parent / "cgroup.subtree_control").write_text(want)
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            continue
+        made.append(str(folder))
+        settings = {
+            "v2": {"memory.max": str(limits.mem_mb << 20), "memory.swap.max": "0",
+                   "pids.max": str(limits.nproc), "cpu.max": "100000 100000"},
+            "memory": {"memory.limit_in_bytes": str(limits.mem_mb << 20)},
+            "pids": {"pids.max": str(limits.nproc)},
+            "cpu": {"cpu.cfs_period_us": "100000", "cpu.cfs_quota_us": "100000"},
+        }[ctrl]
+        for key, value in settings.items():
+            try:
+                (folder / key).write_text(value)
+            except OSError:
+                pass
+    return made
+
+
+def remove_cgroups(folders: list[str]) -> bool:
+    """Kill whatever still runs in the cgroups, remove them; True when all are gone."""
+    gone = True
+    for folder in folders:
+        procs = Path(folder) / "cgroup.procs"
+        for _ in range(100):
+            try:
+                pids = [int(x) for x in procs.read_text().split()]
+            except OSError:
+                break
+            if not pids:
+                break
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            time.sleep(0.05)
+        try:
+            os.rmdir(folder)
+        except OSError:
+            gone = gone and not Path(folder).exists()
+    return gone
+
+
+# --- availability -----------------------------------------------------------------------
+
+
+def unavailable_reason() -> str:
+    """Why untrusted grading cannot be sandboxed here ('' when it can)."""
+    if sys.platform != "linux":
+        return f"the sandbox needs Linux (bubblewrap and user namespaces), not {sys.platform}"
+    if not shutil.which("bwrap"):
+        return "bubblewrap is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
+    if os.geteuid() == 0 and not shutil.which("setpriv"):
+        return "setpriv (util-linux) is missing: cannot drop root before starting bubblewrap"
+    cmd = [*_drop_root(), "bwrap", "--unshare-all", "--ro-bind", "/", "/", "true"]
     try:
-        return subprocess.run([*cmd, "true"], capture_output=True, timeout=20).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        return f"bubblewrap did not start: {err}"
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["no message"])[-1]
+        return f"bubblewrap cannot create user namespaces here ({last})"
+    return ""
 
 
-def _limit(which: int, value: int) -> None:
+def _drop_root() -> list[str]:
+    if os.geteuid() != 0:
+        return []
+    return ["setpriv", f"--reuid={SANDBOX_UID}", f"--regid={SANDBOX_UID}", "--clear-groups",
+            "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
+
+
+# --- the launcher -------------------------------------------------------------------------
+
+
+def kernel_spec(folder: Path, spec: dict) -> None:
+    """Write a Jupyter kernel spec into ``folder`` whose launcher applies ``spec``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "sandbox.json").write_text(json.dumps(spec))
+    argv = [sys.executable, "-m", "neuroai_course.sandbox", str(folder / "sandbox.json"),
+            "{connection_file}"]
+    (folder / "kernel.json").write_text(json.dumps(
+        {"argv": argv, "display_name": "neuroai sandbox", "language": "python",
+         "interrupt_mode": "message"}))
+
+
+def make_spec(scratch: Path, limits: Limits, cgroup_folders: list[str],
+              binds: list[tuple[str, str]], unsandboxed: bool = False) -> dict:
+    return {"scratch": str(scratch), "limits": asdict(limits), "cgroup_folders": cgroup_folders,
+            "binds": [list(b) for b in binds], "python": kernel_python(),
+            "site_packages": _site_packages(), "unsandboxed": unsandboxed}
+
+
+def _set_limit(which: int, value: int) -> None:
     _, hard = resource.getrlimit(which)
     if hard != resource.RLIM_INFINITY:
         value = min(value, hard)
     resource.setrlimit(which, (value, value))
 
 
-def _mount(*args: str) -> None:
-    subprocess.run(["mount", *args], check=True, capture_output=True)
-
-
-def _mount_points(keep: tuple[str, ...]) -> list[str]:
-    points = []
-    for line in Path("/proc/self/mountinfo").read_text().splitlines():
-        point = line.split()[4].replace("\\040", " ")
-        if not any(point == k or point.startswith(k + "/") for k in keep):
-            points.append(point)
-    return points
-
-
-def lock_down(hide: list[str], workdir: str, tmp_mb: int) -> None:
-    """Inside fresh namespaces: hidden paths, a private working folder, the rest read-only."""
-    _mount("--make-rprivate", "/")
-    for path in hide:
-        if os.path.isdir(path):
-            _mount("-t", "tmpfs", "-o", "size=1m,mode=755", "tmpfs", path)
-        elif os.path.isfile(path):
-            _mount("--bind", "/dev/null", path)
-    os.makedirs(workdir, exist_ok=True)
-    _mount("-t", "tmpfs", "-o", f"size={tmp_mb}m,mode=1777", "tmpfs", workdir)
-    for point in _mount_points((*KEEP_WRITABLE, workdir)):
-        subprocess.run(["mount", "-o", "remount,bind,ro", point], capture_output=True)
-
-
-def limits(mem_mb: int, cpu_s: int, nproc: int) -> None:
-    _limit(resource.RLIMIT_AS, mem_mb * 1024 * 1024)
-    _limit(resource.RLIMIT_CPU, cpu_s)
-    _limit(resource.RLIMIT_FSIZE, 256 * 1024 * 1024)
-    if os.geteuid() != 0 or os.environ.get("NEUROAI_SANDBOX_USERNS"):
-        _limit(resource.RLIMIT_NPROC, nproc)
-
-
-def _kernel_env(workdir: str) -> None:
-    os.environ.update(HOME=workdir, MPLCONFIGDIR=f"{workdir}/.matplotlib",
-                      IPYTHONDIR=f"{workdir}/.ipython", TMPDIR=workdir,
-                      PYTHONDONTWRITEBYTECODE="1")
-
-
-def parse(argv: list[str]):
-    if "--" not in argv:
-        raise SystemExit("usage: python -m neuroai_course.sandbox [options] -- kernel argv")
-    split = argv.index("--")
-    p = argparse.ArgumentParser(prog="neuroai-sandbox")
-    p.add_argument("--mode", choices=("ns", "plain"), default="ns")
-    p.add_argument("--mem-mb", type=int, default=3072)
-    p.add_argument("--nproc", type=int, default=128)
-    p.add_argument("--cpu-s", type=int, default=600)
-    p.add_argument("--tmp-mb", type=int, default=512)
-    p.add_argument("--cgroup", default=None)
-    p.add_argument("--hide", action="append", default=[])
-    p.add_argument("--workdir", required=True, help="the kernel's working folder")
-    p.add_argument(STAGE2, action="store_true", help=argparse.SUPPRESS)
-    return p.parse_args(argv[:split]), argv[split + 1:]
+def launch(spec: dict, connection_file: str) -> None:
+    """Become the sandboxed kernel (never returns)."""
+    limits = Limits(**spec["limits"])
+    for folder in spec.get("cgroup_folders", []):
+        Path(folder, "cgroup.procs").write_text(str(os.getpid()))
+    _set_limit(resource.RLIMIT_CPU, limits.cpu_s)
+    _set_limit(resource.RLIMIT_FSIZE, limits.scratch_mb << 20)
+    _set_limit(resource.RLIMIT_CORE, 0)
+    if spec.get("unsandboxed"):
+        os.chdir(spec["scratch"])
+        os.environ.update(kernel_env(spec["scratch"]))
+        os.execv(sys.executable, [sys.executable, "-m", "ipykernel_launcher", "-f",
+                                  connection_file])
+    if os.geteuid() == 0:  # the kernel's user reads its connection file
+        os.chown(connection_file, SANDBOX_UID, SANDBOX_UID)
+    argv = [*_drop_root(), *bwrap_argv(spec, connection_file)]
+    os.execvp(argv[0], argv)
 
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    opts, cmd = parse(argv)
-    if opts.cgroup:
-        Path(opts.cgroup, "cgroup.procs").write_text(str(os.getpid()))
-    if opts.mode == "plain":
-        os.makedirs(opts.workdir, exist_ok=True)
-        os.chdir(opts.workdir)
-        _kernel_env(opts.workdir)
-        limits(opts.mem_mb, opts.cpu_s, opts.nproc + len(os.listdir("/proc")))
-        os.execv(cmd[0], cmd)
-    if not opts.stage2:
-        wrap = ["unshare", "--mount", "--pid", "--fork", "--mount-proc"]
-        if os.geteuid() != 0:
-            wrap.append("--map-root-user")
-            os.environ["NEUROAI_SANDBOX_USERNS"] = "1"
-        me = [sys.executable, "-m", "neuroai_course.sandbox", STAGE2]
-        rest = [a for a in argv if a != STAGE2]
-        os.execvp("unshare", [*wrap, "--", *me, *rest])
-    conn_index = cmd.index("-f") + 1 if "-f" in cmd else None
-    conn = Path(cmd[conn_index]).read_bytes() if conn_index else b""
-    lock_down(opts.hide, opts.workdir, opts.tmp_mb)
-    if conn_index:
-        own = Path(opts.workdir, "kernel-connection.json")
-        own.write_bytes(conn)
-        cmd[conn_index] = str(own)
-    os.chdir(opts.workdir)
-    _kernel_env(opts.workdir)
-    limits(opts.mem_mb, opts.cpu_s, opts.nproc)
-    drop = ["setpriv", "--bounding-set=-all", "--inh-caps=-all", "--ambient-caps=-all",
-            "--no-new-privs", "--"]
-    os.execvp("setpriv", [*drop, *cmd])
+    if len(argv) != 2:
+        raise SystemExit("usage: python -m neuroai_course.sandbox SPEC.json CONNECTION_FILE")
+    launch(json.loads(Path(argv[0]).read_text()), argv[1])
 
 
 if __name__ == "__main__":

@@ -10,8 +10,10 @@ content (grade ids, the functions it defines, its title), not by its name.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import re
+import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -21,7 +23,7 @@ import nbformat
 from neuroai_course.project import CourseError
 
 #: Default pattern for flat LMS file names: ``alice_2_M1T1_LIF.ipynb``.
-LMS_PATTERN = r"^(?P<student>[A-Za-z0-9.\-]+)_(?P<attempt>\d+)_(?P<file>.+)$"
+LMS_PATTERN = r"^(?P<student>[^_/]+)_(?P<attempt>\d+)_(?P<file>.+)$"
 MAX_BYTES = 64 * 1024 * 1024
 JUNK = ("__MACOSX/", ".DS_Store")
 
@@ -33,6 +35,7 @@ class Entry:
     name: str  # path inside the zip or folder, as the instructor sees it
     path: Path  # where its bytes are on disk
     student: str = ""
+    raw_student: str = ""  # the name as written (any script), before it became an id
     attempt: int = 0
     copy: int = 0  # Colab's " (1)" suffix
     timestamp: dt.datetime | None = None
@@ -47,7 +50,23 @@ class Entry:
 
 
 def _clean_student(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9.\-]+", "-", text).strip("-.") or "unknown"
+    """A student id from a name in any script: letters and digits of every alphabet kept
+    (Unicode NFC), everything else one '-'."""
+    text = unicodedata.normalize("NFC", text)
+    return re.sub(r"[^\w.\-]+|_+", "-", text).strip("-.") or "unknown"
+
+
+def distinct_students(entries: list[Entry]) -> None:
+    """Two different names that became one id (``Li Lei`` and ``Li-Lei``, or names of
+    signs only) get ids told apart by a short hash of the name as written."""
+    by_id: dict[str, set[str]] = {}
+    for e in entries:
+        if e.student:
+            by_id.setdefault(e.student, set()).add(e.raw_student)
+    for e in entries:
+        if len(by_id.get(e.student, ())) > 1:
+            tag = hashlib.sha256(e.raw_student.encode()).hexdigest()[:6]
+            e.student = f"{e.student}-{tag}"
 
 
 def _colab_name(stem: str) -> tuple[str, int]:
@@ -65,13 +84,14 @@ def describe_name(entry: Entry, pattern: str) -> None:
     parts = PurePosixPath(entry.name).parts
     m = re.match(pattern, parts[-1])
     if m:
-        entry.student = _clean_student(m.group("student"))
+        entry.raw_student = m.group("student")
         entry.attempt = int(m.groupdict().get("attempt") or 0)
         file = m.groupdict().get("file") or parts[-1]
     elif len(parts) >= 2:
-        entry.student, file = _clean_student(parts[-2]), parts[-1]
+        entry.raw_student, file = parts[-2], parts[-1]
     else:
-        entry.student, file = _clean_student(PurePosixPath(parts[-1]).stem), parts[-1]
+        entry.raw_student, file = PurePosixPath(parts[-1]).stem, parts[-1]
+    entry.student = _clean_student(entry.raw_student)
     _, entry.copy = _colab_name(PurePosixPath(file).stem)
 
 
@@ -95,13 +115,19 @@ def collect(source: Path, workdir: Path, pattern: str = LMS_PATTERN) -> list[Ent
                 target.write_bytes(zf.read(info))
                 entries.append(e)
     elif source.is_dir():
-        for p in sorted(x for x in source.rglob("*") if x.is_file() and not x.is_symlink()):
-            stamp = dt.datetime.fromtimestamp(p.stat().st_mtime)
-            entries.append(Entry(p.relative_to(source).as_posix(), p, timestamp=stamp))
+        for p in sorted(source.rglob("*")):
+            name = p.relative_to(source).as_posix()
+            if p.is_symlink():  # never followed: it could point anywhere on the machine
+                entries.append(Entry(name, p).flag(
+                    "not a notebook", "a symbolic link, not followed: hand in the file itself"))
+            elif p.is_file():
+                stamp = dt.datetime.fromtimestamp(p.stat().st_mtime)
+                entries.append(Entry(name, p, timestamp=stamp))
     else:
         raise CourseError(f"submissions {source}: not a zip file or a folder")
     for e in entries:
         describe_name(e, pattern)
+    distinct_students(entries)
     return entries
 
 

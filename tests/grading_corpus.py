@@ -1,8 +1,10 @@
-"""A generated cohort of M1T1 hand-ins: messy, broken and hostile, with expected grades.
+"""A generated cohort of M1T1 and M2T2 hand-ins: messy, broken and hostile, with expected grades.
 
 Each case is ``(file name in the cohort, notebook bytes, expected total or None, expected
-status)``. Expected totals come from the tutorial's points (euler_step 2, simulate_euler
-3, fi_rate 2 = 7) and from which exercises each variant answers correctly.
+status)``. Expected totals come from the tutorials' points (M1T1: euler_step 2,
+simulate_euler 3, fi_rate 2 = 7; M2T2: my_td_errors 2, my_td_trial 2, expected_responses
+1 = 5) and from which exercises each variant answers correctly: a hostile hand-in's trick
+earns nothing, so its total is that of its honest answers.
 """
 
 from __future__ import annotations
@@ -20,6 +22,11 @@ SOURCE = ROOT / "solutions" / "M1_Neurons" / "M1T1_LIF.ipynb"
 STUDENT = ROOT / "tutorials" / "M1_Neurons" / "M1T1_LIF.ipynb"
 POINTS = {"test_euler_step": 2, "test_simulate_euler": 3, "test_fi_rate": 2}
 FULL = sum(POINTS.values())
+M2_SOURCE = ROOT / "solutions" / "M2_Learning" / "M2T2_Dopamine.ipynb"
+M2_STUDENT = ROOT / "tutorials" / "M2_Learning" / "M2T2_Dopamine.ipynb"
+M2_POINTS = {"test_my_td_errors": 2, "test_my_td_trial": 2, "test_expected_responses": 1}
+M2_FULL = sum(M2_POINTS.values())
+M2_ALL = ("my_td_errors", "my_td_trial", "expected_responses")
 
 
 @dataclass
@@ -43,9 +50,10 @@ def _dump(nb) -> bytes:
     return (nbformat.writes(nb) + "\n").encode()
 
 
-def solved(*exercises: str):
+def solved(*exercises: str, tutorial: str = "M1T1"):
     """The student version with the named exercises answered from the source."""
-    nb, src = _read(STUDENT), _read(SOURCE)
+    student, source = (STUDENT, SOURCE) if tutorial == "M1T1" else (M2_STUDENT, M2_SOURCE)
+    nb, src = _read(student), _read(source)
     answers = {_gid(c): c.source for c in src.cells if _gid(c)}
     for cell in nb.cells:
         if _gid(cell) in exercises:
@@ -133,28 +141,41 @@ def cases(course_root: Path, out_dir: Path) -> list[Case]:
     other = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# My diary"),
                                             nbformat.v4.new_code_cell("print('hi')")])
     add("sam/M1T1_LIF.ipynb", other, None, "unknown tutorial")
+    # --- students lost in the past: names in any script, spreadsheet formulas --------------
+    add("李雷/M1T1_LIF.ipynb", solved(*ALL), FULL)
+    add("韩梅梅/M1T1_LIF.ipynb", solved("euler_step"), 2)
+    add("=HYPERLINK(1)/M1T1_LIF.ipynb", solved("euler_step"), 2)
+    # --- a second tutorial ------------------------------------------------------------------
+    add("ana/M2T2_Dopamine.ipynb", solved(*M2_ALL, tutorial="M2T2"), M2_FULL)
+    add("ben/M2T2_Dopamine.ipynb", _read(M2_STUDENT), 0)
+
     # --- hostile ---------------------------------------------------------------------------
-    def hostile(name, code, total, status="graded", exercises=ALL):
-        nb = solved(*exercises)
+    def hostile(name, code, total, status="graded", exercises=ALL, tutorial="M1T1",
+                answers=None):
+        nb = solved(*exercises, tutorial=tutorial)
         insert_code(nb, first_code_index(nb) + 1, code)
+        for gid, body in (answers or {}).items():
+            for c in nb.cells:
+                if _gid(c) == gid:
+                    c.source = c.source.replace("raise NotImplementedError()", body)
         add(name, nb, total, status, honest=False)
 
     hostile("h-loop/M1T1_LIF.ipynb", "while True:\n    pass\n", FULL, "timed out")
-    # The memory bomb hits the cap with MemoryError, which frees its memory: the cell
-    # fails and the rest of the notebook is graded.
+    # The memory bomb hits the address-space cap with MemoryError, which frees its memory:
+    # the cell fails and the rest of the notebook is graded.
     hostile("h-memory/M1T1_LIF.ipynb",
             "def bomb():\n    hog = []\n    while True:\n"
             "        hog.append(bytearray(200 * 1024 * 1024))\n\nbomb()\n", FULL)
+    # Stopped at the process cap of its own cgroup; the children die with the sandbox.
     hostile("h-fork/M1T1_LIF.ipynb",
             "import os, time\nkids = 0\nfor _ in range(5000):\n    try:\n"
             "        pid = os.fork()\n    except OSError:\n        break\n"
             "    if pid == 0:\n        time.sleep(30)\n        os._exit(0)\n    kids += 1\n"
-            "print('forked', kids)\n", 0, "crashed")  # stopped at the process cap; flagged
+            "print('forked', kids)\n", FULL)
     hostile("h-exit/M1T1_LIF.ipynb", "import sys\nsys.exit(3)\n", FULL)
     hostile("h-osexit/M1T1_LIF.ipynb", "import os\nos._exit(1)\n", 0, "crashed")
-    # The kernel is PID 1 of its namespace: its own SIGKILL is ignored and grading goes on.
     hostile("h-kill/M1T1_LIF.ipynb", "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n",
-            FULL)
+            0, "crashed")
     target = course_root / "HACKED"
     hostile("h-files/M1T1_LIF.ipynb",
             "import os, shutil\n"
@@ -162,38 +183,91 @@ def cases(course_root: Path, out_dir: Path) -> list[Case]:
             "    try:\n        open(path, 'w').write('pwned')\n    except OSError:\n        pass\n"
             f"shutil.rmtree({str(course_root / 'solutions')!r}, ignore_errors=True)\n"
             f"shutil.rmtree({str(out_dir)!r}, ignore_errors=True)\n", FULL)
-    # Reads the hidden tests or the gradebook; its euler_step only works if that succeeded.
-    steal = ("import glob, os\nSTOLEN = ''\n"
-             f"for path in glob.glob({str(course_root / 'solutions')!r} + '/*/*.ipynb') + "
-             f"glob.glob({str(out_dir)!r} + '/*.db') + glob.glob('/tmp/neuroai-grade-*/**/*.db',"
-             " recursive=True):\n    try:\n        STOLEN += open(path, errors='ignore').read()\n"
-             "    except OSError:\n        pass\n")
-    nb = solved("simulate_euler", "fi_rate")
-    insert_code(nb, first_code_index(nb) + 1, steal)
-    for c in nb.cells:
-        if _gid(c) == "euler_step":
-            c.source = c.source.replace(
-                "raise NotImplementedError()",
-                "assert 'BEGIN HIDDEN TESTS' in STOLEN, 'nothing stolen'\n"
+    # Each of these answers euler_step (2 points) only if its trick worked; simulate_euler
+    # calls euler_step, so it fails with it. The other exercises are answered honestly
+    # (fi_rate: 2 points), so each expects 2.
+    works_if = ("assert FOUND, 'nothing found'\n"
                 "    return v_mV + params.dt_ms / params.tau_m_ms * "
                 "(params.e_leak_mV - v_mV + params.r_m_MOhm * i_nA)")
-    # Nothing can be read, so euler_step (and simulate_euler, which calls it) fail: 2 points.
-    add("h-steal/M1T1_LIF.ipynb", nb, 2, "graded", honest=False)
-    # Wrong answers plus monkeypatching of numpy and neuroai_core so the checks pass.
-    patch = ("import numpy, neuroai_core.checks, neuroai_core.neurons\n"
-             "numpy.isclose = lambda a, b, **k: numpy.ones(numpy.broadcast(a, b).shape, bool)\n"
-             "numpy.allclose = lambda *a, **k: True\n"
-             "neuroai_core.checks.check_close = lambda *a, **k: None\n"
-             "neuroai_core.neurons.lif_rate = lambda p, i: numpy.zeros(numpy.shape(i))\n")
+    partial = {"euler_step": works_if}
+    # Reads the hidden tests, the gradebook, the course's git history or a classmate's
+    # hand-in, walking every folder it can see.
+    steal = ("import glob, os, zlib\nFOUND = False\n"
+             "def look(path):\n    global FOUND\n    try:\n"
+             "        data = open(path, 'rb').read(5_000_000)\n    except OSError:\n"
+             "        return\n    try:\n        data = zlib.decompress(data)\n"
+             "    except zlib.error:\n        pass\n"
+             "    if b'dv_dt = (-(v_mV' in data:  # the course's solution of euler_step\n"
+             "        FOUND = True\n"
+             f"roots = [{str(course_root)!r}, {str(out_dir)!r}, '/tmp', '/var', '/home', "
+             "'/root', '/srv', '/work', os.path.expanduser('~')]\n"
+             "for root in roots:\n    for folder, _, files in os.walk(root):\n"
+             "        for f in files:\n            if not FOUND:\n"
+             "                look(os.path.join(folder, f))\n")
+    hostile("h-steal/M1T1_LIF.ipynb", steal, 2, exercises=("fi_rate",), answers=partial)
+    # Wrong answers plus tampering with the checks in the kernel: monkeypatching, rebinding
+    # __code__, an IPython input transformer and an AST transformer that rewrite the test
+    # cells, a wrapper whose code claims the library's file name. None of it reaches the
+    # grader, which runs the tests in its own process: 0.
+    tamper = (
+        "import ast, numpy, neuroai_core.checks, neuroai_core.neurons\n"
+        "numpy.isclose = lambda a, b, **k: numpy.ones(numpy.broadcast(a, b).shape, bool)\n"
+        "numpy.allclose = lambda *a, **k: True\n"
+        "neuroai_core.checks.check_close.__code__ = (lambda *a, **k: None).__code__\n"
+        "fake = compile('def check_equal(*a, **k):\\n    return None\\n', "
+        "neuroai_core.checks.__file__, 'exec')\nexec(fake, vars(neuroai_core.checks))\n"
+        "ip = get_ipython()\n"
+        "ip.input_transformers_post.append(lambda lines: ['pass\\n'] if any("
+        "'check_close' in l for l in lines) else lines)\n"
+        "class Gut(ast.NodeTransformer):\n"
+        "    def visit_Assert(self, node):\n        return ast.Pass()\n"
+        "ip.ast_transformers.append(Gut())\n")
+    wrong = {"euler_step": "return v_mV", "fi_rate": "return 0 * i_nA"}
+    hostile("h-tamper/M1T1_LIF.ipynb", tamper, 0, exercises=("simulate_euler",),
+            answers=wrong)
+    # A test cell edited to print a value first (nbgrader's rule: an execute_result first
+    # scores full points), and a cell that prints the kernel's input history.
     nb = solved("simulate_euler")
-    insert_code(nb, first_code_index(nb) + 1, patch)
     for c in nb.cells:
-        if _gid(c) in ("euler_step", "fi_rate"):
-            c.source = c.source.replace("raise NotImplementedError()",
-                                        "return numpy.zeros(numpy.shape(v_mV if 'v_mV' in "
-                                        "dir() else i_nA))")
-    # simulate_euler is right but calls the wrong euler_step: nothing passes once restored.
-    add("h-patch/M1T1_LIF.ipynb", nb, 0, "tampering found", honest=False)
+        if _gid(c).startswith("test_"):
+            c.source = "42\n" + c.source
+    insert_code(nb, len(nb.cells), "print(In)\n")
+    add("h-result/M1T1_LIF.ipynb", nb, 0, honest=False)  # simulate_euler needs euler_step
+    # An answer whose result reads the expected value out of the checker's stack frame.
+    frame = {"fi_rate": (
+        "import inspect\n    class Sly:\n        def __array__(self, *a, **k):\n"
+        "            for f in inspect.stack():\n                if 'want' in f.frame.f_locals:\n"
+        "                    return f.frame.f_locals['want']\n            return numpy.zeros(1)\n"
+        "    import numpy\n    return Sly()")}
+    hostile("h-frame/M1T1_LIF.ipynb", "", FULL - 2, exercises=("euler_step", "simulate_euler"),
+            answers=frame)
+    # Answers that only call the course's reference implementation of the exercise.
+    delegate = {"fi_rate": "from neuroai_core.neurons import lif_rate\n"
+                           "    return lif_rate(params, i_nA)"}
+    hostile("h-delegate/M1T1_LIF.ipynb", "", FULL - 2, "reference used",
+            exercises=("euler_step", "simulate_euler"), answers=delegate)
+    delegate2 = {"my_td_errors": "from neuroai_core.neuromodulation import td\n"
+                                 "    return td.td_errors(values, rewards, gamma)"}
+    hostile("h-delegate/M2T2_Dopamine.ipynb", "", M2_FULL - M2_POINTS["test_my_td_errors"],
+            "reference used", exercises=M2_ALL[1:], tutorial="M2T2", answers=delegate2)
+    # Attacks on the grading machine and on the other hand-ins graded beside it: lowering
+    # the process cap of every cgroup it can reach, raising its own, rewriting the kernel's
+    # core pattern, filling /dev/shm, reaching the host's listeners. It answers honestly.
+    machine = (
+        "import glob, os, socket\nblocked = []\n"
+        "for path in glob.glob('/sys/fs/cgroup/**/pids.max', recursive=True):\n"
+        "    for value in ('1', 'max'):\n        try:\n"
+        "            open(path, 'w').write(value)\n        except OSError:\n"
+        "            blocked.append(path)\n"
+        "try:\n    open('/proc/sys/kernel/core_pattern', 'w').write('|/tmp/x')\n"
+        "except OSError:\n    blocked.append('core_pattern')\n"
+        "try:\n    open('/dev/shm/left-behind', 'wb').write(b'x' * 1000)\n"
+        "except OSError:\n    blocked.append('shm')\n"
+        "for port in (22, 5432, 8888):\n    s = socket.socket()\n    s.settimeout(0.5)\n"
+        "    try:\n        s.connect(('127.0.0.1', port))\n"
+        "        print('reached', port)\n    except OSError:\n        pass\n"
+        "    finally:\n        s.close()\n")
+    hostile("h-machine/M1T1_LIF.ipynb", machine, FULL)
     return out
 
 
