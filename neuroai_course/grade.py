@@ -97,23 +97,95 @@ def make_plan(tid: str, source, shared: Path) -> Plan:
     copy goes under ``shared`` (a folder the sandbox user can traverse)."""
     import neuroai_core
 
-    tests, functions = [], []
+    tests, functions, last = [], [], []
     for c in source.cells:
         meta = c.metadata.get("nbgrader", {})
         if c.cell_type != "code":
             continue
         if meta.get("solution"):
-            functions += [f for f in DEF.findall(c.source) if f not in functions]
+            last = DEF.findall(c.source)
+            functions += [f for f in last if f not in functions]
         if meta.get("grade"):
             tests.append({"grade_id": meta["grade_id"], "points": float(meta.get("points", 0)),
-                          "source": c.source})
+                          "source": c.source, "exercise": last,
+                          "references": tripwire.references(c.source)})
     refs = sorted({r for t in tests for r in tripwire.references(t["source"])})
     package = Path(neuroai_core.__path__[0]).resolve()
     try:
         staged = tripwire.stage(package, refs, shared / f"library-{tid}")
     except tripwire.TripwireError as err:
         raise CourseError(f"{tid}: {err}") from None
-    return Plan(tid, tests, functions, refs, [[str(staged), str(package)]])
+    return Plan(tid, tests, functions, refs, [[str(staged), f"{sandbox.LIBRARY}/{package.name}"]])
+
+
+def delegating_answers(plan: Plan) -> str:
+    """Code that redefines every exercise's functions as calls of its test's first
+    reference: what ``neuroai check`` proves scores 0 with the delegation reason."""
+    lines = []
+    for test in plan.tests:
+        if not test["references"]:
+            continue
+        module, _, rest = test["references"][0].partition(".")
+        for name in test["exercise"]:
+            lines.append(
+                f"def {name}(*args, **kwargs):\n"
+                f"    import importlib\n"
+                f"    target = importlib.import_module({module!r})\n"
+                f"    for part in {rest.split('.')!r}:\n"
+                f"        try:\n"
+                f"            target = importlib.import_module(target.__name__ + '.' + part)\n"
+                f"        except (ImportError, AttributeError):\n"
+                f"            target = getattr(target, part)\n"
+                f"    return target(*args, **kwargs)\n")
+    return "\n".join(lines)
+
+
+def prove(course: Course, tutorial, source, limits: Limits | None = None) -> dict:
+    """Grade the solution notebook of ``tutorial`` as a hand-in, then its stubs, then
+    answers that only call each exercise's reference, in one sandboxed kernel; return the
+    problems found (solution below full marks, stub above 0, a delegating answer not
+    caught) and the figures. Used by ``neuroai check``."""
+    limits = limits or Limits()
+    grader = Grader(course, limits, 1, unsandboxed=bool(sandbox.unavailable_reason()))
+    try:
+        grader.prepare(tutorial.id)
+        plan = grader.plans[tutorial.id]
+        release = grader.releases[tutorial.id]
+        stubs = "\n\n".join(c.source for c in release.cells if c.cell_type == "code"
+                             and c.metadata.get("nbgrader", {}).get("solution"))
+        phases = [["solution", ""], ["stub", stubs]]
+        delegates = delegating_answers(plan)
+        if delegates:
+            phases.append(["delegate", delegates])
+        job = grader.job(tutorial.id, source, f"check-{tutorial.id}-{os.getpid()}", phases)
+        result = grade_worker.grade_handin(job)
+    finally:
+        grader.close()
+    problems = []
+    if result.get("error"):
+        problems.append(f"grading the solution failed: {result['error']}")
+    if result.get("timeouts"):
+        problems.append("cells ran over their time: " + ", ".join(result["timeouts"]))
+    phases_out = result.get("phases", {})
+    for test in plan.tests:
+        gid, points = test["grade_id"], test["points"]
+        got = phases_out.get("solution", {}).get("scores", {}).get(gid, [0, points])[0]
+        if got != points:
+            msg = phases_out.get("solution", {}).get("messages", {}).get(gid, "")
+            problems.append(f"{gid}: the solution scores {got:g} of {points:g} "
+                            f"({msg.splitlines()[-1][:200] if msg else 'no message'})")
+        stub = phases_out.get("stub", {}).get("scores", {}).get(gid, [0, points])[0]
+        if stub != 0:
+            problems.append(f"{gid}: the untouched stub scores {stub:g}, not 0")
+        if test["references"] and "delegate" in phases_out and \
+                gid not in phases_out["delegate"].get("delegated", []):
+            problems.append(f"{gid}: an answer that only calls {test['references'][0]} is "
+                            "not scored 0 as delegation")
+    solution = phases_out.get("solution", {}).get("scores", {})
+    return {"problems": problems, "graded": len(plan.tests),
+            "points": sum(v[0] for v in solution.values()),
+            "seconds": result.get("total_seconds", float("nan")),
+            "sandboxed": not grader.unsandboxed}
 
 
 def kernel_cells(nb) -> list[list]:

@@ -44,6 +44,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 SANDBOX_UID = 65534  # nobody
+#: Where the kernel finds the staged ``neuroai_core`` (first on its import path).
+LIBRARY = "/opt/neuroai/lib"
 CGROUP_CONTROLLERS = ("memory", "pids", "cpu")
 
 
@@ -121,8 +123,8 @@ def bwrap_argv(spec: dict, connection_file: str) -> list[str]:
              "--remount-ro", "/dev", "--remount-ro", "/", "--chdir", scratch, "--clearenv"]
     for name, value in kernel_env(scratch).items():
         args += ["--setenv", name, value]
-    return [*args, "--", spec["python"], "-c", BOOT, ":".join(spec["site_packages"]),
-            "-f", connection_file]
+    path = [LIBRARY, *spec["site_packages"]]
+    return [*args, "--", spec["python"], "-c", BOOT, ":".join(path), "-f", connection_file]
 
 
 def kernel_env(scratch: str) -> dict[str, str]:
