@@ -109,6 +109,7 @@ def firing_rate(spikes, dt_ms):
 TEST = '''\
 # test: 2 points
 # Visible test: a hand-made train of 3 neurons over 10 steps of 1 ms.
+# reference: neuroai_core.spikes.firing_rates
 import numpy as np
 from neuroai_core import spikes as lib_spikes
 from neuroai_core.checks import check_close
