@@ -76,6 +76,29 @@ def _start(job: dict, scratch: Path, cgroups: list[str]):
     return km, kc
 
 
+def tree_cpu_seconds(pid: int):
+    """A callable giving the CPU seconds used so far by process ``pid`` and everything
+    below it (the sandbox, the kernel and whatever it started, finished ones included)."""
+    import psutil
+
+    def total() -> float:
+        try:
+            root = psutil.Process(pid)
+            procs = [root, *root.children(recursive=True)]
+        except psutil.Error:
+            return float("inf")
+        seconds = 0.0
+        for proc in procs:
+            try:
+                t = proc.cpu_times()
+            except psutil.Error:
+                continue
+            seconds += t.user + t.system + t.children_user + t.children_system
+        return seconds
+
+    return total
+
+
 def _log_tail(job: dict) -> str:
     try:
         text = (Path(job["private"]) / f"{job['name']}.log").read_text(errors="replace")
@@ -128,7 +151,9 @@ def grade_handin(job: dict) -> dict:
     km = kc = None
     try:
         km, kc = _start(job, scratch, cgroups)
-        channel = remote.Channel(kc, scratch, limits.cell_timeout_s)
+        pid = getattr(getattr(km, "provisioner", None), "pid", None)
+        channel = remote.Channel(kc, scratch, limits.cell_timeout_s,
+                                 tree_cpu_seconds(pid) if pid else None)
         channel.on_interrupt = km.interrupt_kernel
         deadline = start + limits.submission_timeout_s
         for index, code in job["cells"]:
@@ -144,6 +169,8 @@ def grade_handin(job: dict) -> dict:
                 outputs = [{"output_type": "error", "ename": "TimeoutError",
                             "evalue": f"over {limits.cell_timeout_s} s", "traceback": []}]
             result["cells"].append([index, outputs[:20]])
+        if channel.cpu_seconds is not None:
+            result["cpu_seconds"] = channel.cpu_seconds()
         result["seconds"] = time.perf_counter() - start
         channel.execute(remote.AGENT)
         for label, code in job.get("phases", [["graded", ""]]):

@@ -182,8 +182,14 @@ def decode(value, depth: int = 0):
 class Channel:
     """Calls into one kernel (a started ``jupyter_client`` blocking client)."""
 
-    def __init__(self, client, scratch: Path, timeout_s: float) -> None:
+    def __init__(self, client, scratch: Path, timeout_s: float, cpu_seconds=None) -> None:
+        """``timeout_s`` bounds each execution in CPU seconds of the kernel's processes
+        when ``cpu_seconds`` (a callable giving their total so far) is known, else in wall
+        seconds; a busy machine then does not time a student out. A call that sleeps
+        instead of computing is still stopped at four times the limit, plus a minute, of
+        wall time."""
         self.client, self.scratch, self.timeout_s = client, Path(scratch), timeout_s
+        self.cpu_seconds = cpu_seconds
         self.calls = 0
         self.alive = True
 
@@ -194,13 +200,17 @@ class Channel:
         if not self.alive:
             raise KernelGone("the kernel is no longer running")
         timeout = self.timeout_s if timeout_s is None else timeout_s
+        cpu0 = self.cpu_seconds() if self.cpu_seconds else None
         msg_id = self.client.execute(code, store_history=False, allow_stdin=False)
         outputs, error = [], None
-        deadline = time.monotonic() + timeout
+        wall = 4 * timeout + 60 if cpu0 is not None else timeout
+        deadline = time.monotonic() + wall
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
-                raise TimeoutError(f"ran over the {timeout:g} s limit")
+                raise TimeoutError(f"ran over the {wall:g} s wall-clock limit")
+            if cpu0 is not None and self.cpu_seconds() - cpu0 > timeout:
+                raise TimeoutError(f"used over {timeout:g} s of CPU time")
             try:
                 msg = self.client.get_iopub_msg(timeout=min(left, 1.0))
             except queue.Empty:

@@ -23,5 +23,6 @@ setup(
         "ipykernel>=6",
         "ipywidgets>=7.7",
         "PyYAML>=6",
+        "psutil>=5.9",
     ],
 )
