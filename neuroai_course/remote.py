@@ -218,6 +218,8 @@ class Channel:
                     self.alive = False
                     raise KernelGone("the kernel died") from None
                 continue
+            except ValueError:  # a badly signed message (e.g. from a forked child): dropped
+                continue
             if msg.get("parent_header", {}).get("msg_id") != msg_id:
                 continue
             kind, content = msg["header"]["msg_type"], msg["content"]

@@ -165,10 +165,14 @@ def make_cgroups(name: str, limits: Limits) -> list[str]:
         except OSError:
             continue
         made.append(str(folder))
+        # The process tree may use the kernel's cap plus 1 GiB (children, the sandbox's
+        # own processes); the kernel itself meets its address-space cap first, as a
+        # MemoryError it can survive.
+        tree = (limits.mem_mb + 1024) << 20
         settings = {
-            "v2": {"memory.max": str(limits.mem_mb << 20), "memory.swap.max": "0",
+            "v2": {"memory.max": str(tree), "memory.swap.max": "0",
                    "pids.max": str(limits.nproc), "cpu.max": "100000 100000"},
-            "memory": {"memory.limit_in_bytes": str(limits.mem_mb << 20)},
+            "memory": {"memory.limit_in_bytes": str(tree)},
             "pids": {"pids.max": str(limits.nproc)},
             "cpu": {"cpu.cfs_period_us": "100000", "cpu.cfs_quota_us": "100000"},
         }[ctrl]
@@ -268,6 +272,7 @@ def launch(spec: dict, connection_file: str) -> None:
     for folder in spec.get("cgroup_folders", []):
         Path(folder, "cgroup.procs").write_text(str(os.getpid()))
     _set_limit(resource.RLIMIT_CPU, limits.cpu_s)
+    _set_limit(resource.RLIMIT_AS, limits.mem_mb << 20)
     _set_limit(resource.RLIMIT_FSIZE, limits.scratch_mb << 20)
     _set_limit(resource.RLIMIT_CORE, 0)
     if spec.get("unsandboxed"):
