@@ -12,6 +12,11 @@ nobody edits nbgrader's metadata by hand:
     The autograded test of the exercise above it: visible checks first, then hidden ones
     between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS`` (removed from the
     student version, restored by the autograder). Its id is ``test_<exercise id>``.
+``# reference: neuroai_core.module.function`` (a line anywhere in a test cell)
+    The library function the exercise re-implements (``none`` when there is none). Under
+    grading it is unavailable to the student's code, and the whole test cell runs in the
+    grader's process, calling the student's functions in their kernel (see the authoring
+    guide, ``book/authoring.md``).
 ``<!-- answer: 1 point -->`` (markdown cell)
     A written answer graded by hand; the student writes below the question.
 
