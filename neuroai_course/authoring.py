@@ -31,7 +31,6 @@ from pathlib import Path
 
 import nbformat
 
-from neuroai_course.notebooks import grade_meta
 from neuroai_course.project import CourseError
 
 SOLUTION_BEGIN, SOLUTION_END = "### BEGIN SOLUTION", "### END SOLUTION"
@@ -51,6 +50,11 @@ DEF = re.compile(rf"^def\s+({_ID})\s*\(", re.MULTILINE)
 EXERCISE_HELP = "'# exercise' (or '# exercise: some_id')"
 TEST_HELP = "'# test: 2 points'"
 ANSWER_HELP = "'<!-- answer: 1 point -->'"
+
+
+def grade_meta(cell) -> dict:
+    """A cell's nbgrader metadata ({} when it has none)."""
+    return cell.get("metadata", {}).get("nbgrader", {}) or {}
 
 
 def _points(text: str, where: str, example: str) -> float:

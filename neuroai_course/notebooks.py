@@ -10,6 +10,7 @@ from pathlib import Path
 
 import nbformat
 
+from neuroai_course.authoring import apply_marks, grade_meta
 from neuroai_course.project import CourseError
 
 
@@ -29,7 +30,6 @@ def read_source(path: Path, label: str | Path | None = None) -> nbformat.Noteboo
     """Read a tutorial's source: authoring marks become nbgrader metadata
     (:mod:`neuroai_course.authoring`), then the result is linted. ``label`` names
     the notebook in error messages (default: ``path``)."""
-    from neuroai_course.authoring import apply_marks
 
     label = label if label is not None else path
     nb = apply_marks(read(path), label)
@@ -47,10 +47,6 @@ def write(nb: nbformat.NotebookNode, path: Path) -> bool:
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)  # atomic: a parallel reader never sees half a notebook
     return True
-
-
-def grade_meta(cell) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {}) or {}
 
 
 def describe(index: int, cell) -> str:
