@@ -235,8 +235,11 @@ class Grader:
         (t,) = self.course.select([tid])
         rel = t.source.relative_to(self.course.root)
         source = notebooks.read_source(t.source, rel)
-        self.releases[tid] = student_version(self.course, t, Workspace(self.work / "rel" / tid),
-                                             source)
+        # The committed student version (``neuroai check`` keeps it in sync with the
+        # source); generated afresh only when it is missing.
+        self.releases[tid] = (nbformat.read(t.student, 4) if t.student.is_file() else
+                              student_version(self.course, t, Workspace(self.work / "rel" / tid),
+                                              source))
         self.plans[tid] = make_plan(tid, source, self.shared)
         if db is None:
             return
