@@ -14,6 +14,7 @@ Peers run in their venvs (bench/peers/make_envs.sh); a missing one is "not insta
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import sys
 import time
@@ -65,8 +66,10 @@ def plain_torch(current: np.ndarray, steps: int) -> int:
 
 
 def ours(method: str, backend: str):
+    params = dataclasses.replace(PARAMS, method=method)
+
     def run(current, steps):
-        res = simulate_lif_counts(PARAMS, current, steps * DT_MS, method, backend=backend)
+        res = simulate_lif_counts(params, current, steps * DT_MS, backend=backend)
         return int(res.spike_counts.sum())
     return run
 
@@ -80,7 +83,8 @@ def local_rows(n: int, steps: int, runs: int) -> list[dict]:
     if numba_available():
         impls += [("neuroai_core (numba)", "exact", ours("exact", "numba")),
                   ("neuroai_core (numba)", "euler", ours("euler", "numba"))]
-    impls += [("neuroai_core (numpy fallback)", "exact", ours("exact", "numpy")),
+    # The fallback without numba is the general time loop, simulate(LIF, ...), on numpy.
+    impls += [("neuroai_core (numpy fallback)", "exact", ours("exact", "simulate")),
               ("plain numpy loop", "exact", plain_numpy),
               ("plain torch loop", "exact", plain_torch)]
     rows = []
@@ -114,9 +118,9 @@ def ceilings(n: int, steps: int) -> dict:
     """What limits the simulation: an upper bound and the machine's bandwidths."""
     out = {}
     b = (1 - math.exp(-DT_MS / TAU_MS)) * inputs(n)
-    # Python/ufunc overhead per step: the numpy fallback on a single neuron.
+    # Python/ufunc overhead per step: the numpy fallback (simulate) on a single neuron.
     t0 = time.perf_counter()
-    simulate_lif_counts(PARAMS, [1.5], 2000 * DT_MS, backend="numpy")
+    simulate_lif_counts(PARAMS, [1.5], 2000 * DT_MS, backend="simulate")
     out["numpy_overhead_us_per_step"] = (time.perf_counter() - t0) / 2000 * 1e6
     # Bandwidth of one in-place ufunc over n float64 (cache-resident) and over 256 MiB (RAM).
     for key, size, reps in (("cache_GBps", n, 2000), ("ram_GBps", 32 * 2**20, 5)):

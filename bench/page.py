@@ -13,6 +13,9 @@ import json
 import common
 
 PAGE = common.ROOT / "book" / "performance.md"
+#: Bytes the numpy fallback moves per neuron-step: R I, + E_L, x g, a V, + (16-24 B each),
+#: >= (9 B), where (17 B), counts += spikes (17 B).
+FALLBACK_BYTES = 130
 
 
 def load(name: str) -> dict | None:
@@ -87,12 +90,14 @@ def lif_section(d: dict | None) -> list[str]:
                      f"threshold, reset or count) runs at {ceil:.2e} neuron-steps/s; ours "
                      f"reaches {ours / ceil:.0%} of it. ")
         if fallback:
-            bound = c["cache_GBps"] * 1e9 / 60
+            bound = c["cache_GBps"] * 1e9 / FALLBACK_BYTES
             line += (f"The numpy fallback pays {c['numpy_overhead_us_per_step']:.1f} us of "
                      f"Python and ufunc dispatch per step, which caps it at "
                      f"{int(n) / c['numpy_overhead_us_per_step'] * 1e6:.2e} neuron-steps/s at this "
-                     f"N, and moves about 60 bytes per neuron-step (five passes over the "
-                     f"state); at the measured in-cache bandwidth of {c['cache_GBps']:.0f} GB/s "
+                     f"N, and moves about {FALLBACK_BYTES} bytes per neuron-step (the general "
+                     f"step of simulate: eight passes over the state, each into a new "
+                     f"temporary); at the measured in-cache bandwidth of "
+                     f"{c['cache_GBps']:.0f} GB/s "
                      f"that is at most {bound:.2e}. It reaches {fallback:.2e}. "
                      f"(RAM bandwidth, for comparison: {c['ram_GBps']:.0f} GB/s.)")
         line += (f" A loop with time outermost (Brian2, the plain loops) streams the state "
@@ -274,8 +279,9 @@ installed" and still measures `neuroai_core`; `--no-peers` skips them, `--quick`
 that a script works in seconds.
 
 The fast LIF simulator is `neuroai_core.neurons.simulate_lif_counts`: a numba kernel when
-numba is installed (as on Colab), otherwise a numpy loop of in-place ufuncs; both give the
-same spike counts, bit for bit, as a plain step-by-step loop (`tests/test_fast_lif.py`).
+numba is installed (as on Colab), otherwise the general time loop of every neuron model,
+`simulate(LIF, ...)`, on numpy ("numpy fallback" below); both give the same spike counts,
+trains and voltages, bit for bit (`tests/test_fast_lif.py`).
 
 """
 

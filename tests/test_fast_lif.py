@@ -1,9 +1,10 @@
-"""Tests of the fast LIF population simulator (neuroai_core.neurons.fast).
+"""Tests of the fast LIF back end (neuroai_core.neurons.fast): a numba kernel for spike
+counts, with ``simulate(LIF, ...)`` as its fallback.
 
 Three independent checks of the spike counts: a straightforward step-by-step loop written
-here, the analytic count from the inter-spike interval, and the torch simulator
-``simulate_lif``. Then: the numba and numpy back ends agree bit for bit, and bad input is
-refused with a ValueError naming the parameter.
+here, the analytic count from the inter-spike interval, and the general time loop
+``simulate(LIF, ...)`` (numpy and torch). Then: the kernel and ``simulate`` agree bit for
+bit, and bad input is refused with a ValueError naming the parameter.
 """
 
 import dataclasses
@@ -11,17 +12,20 @@ import math
 
 import numpy as np
 import pytest
+import torch
 
-from neuroai_core.neurons import LIF_PRESETS, LIFParams, simulate_lif, simulate_lif_counts
+from neuroai_core.neurons import LIF, LIF_PRESETS, LIFParams, simulate, simulate_lif_counts
 from neuroai_core.neurons.fast import numba_available
 
 BENCH = LIF_PRESETS["benchmark"]  # tau 10 ms, dt 0.1 ms, theta 1, reset 0, no refractoriness
 needs_numba = pytest.mark.skipif(not numba_available(), reason="numba not installed")
-BACKENDS = ["numpy", pytest.param("numba", marks=needs_numba)]
+BACKENDS = ["simulate", pytest.param("numba", marks=needs_numba)]
 
 
 def reference_counts(params, current, n_steps, method, dtype=np.float64):
-    """The update written out plainly, one numpy step at a time (no refractory period)."""
+    """The update written out plainly, one numpy step at a time (no refractory period):
+    ``V <- a V + b`` with ``b = g (E_L + R I)``, every operation in ``dtype`` (the order of
+    operations the module documents)."""
     p = params
     if method == "exact":
         a = math.exp(-p.dt_ms / p.tau_m_ms)
@@ -30,7 +34,8 @@ def reference_counts(params, current, n_steps, method, dtype=np.float64):
         g = p.dt_ms / p.tau_m_ms
         a = 1.0 - g
     a = dtype(a)
-    b = (g * (p.e_leak_mV + p.r_m_MOhm * np.asarray(current, float))).astype(dtype)
+    i = np.asarray(current, float).astype(dtype)
+    b = dtype(g) * (dtype(p.e_leak_mV) + dtype(p.r_m_MOhm) * i)
     v = np.full(len(b), p.e_leak_mV, dtype=dtype)
     counts = np.zeros(len(b), dtype=np.int64)
     for _ in range(n_steps):
@@ -47,7 +52,8 @@ def reference_counts(params, current, n_steps, method, dtype=np.float64):
 def test_counts_equal_reference_loop(backend, method, dtype):
     current = np.random.default_rng(1).uniform(0.5, 2.0, 1300)  # not a multiple of BLOCK
     expected, v_end = reference_counts(BENCH, current, 2000, method, dtype)
-    res = simulate_lif_counts(BENCH, current, 200.0, method, backend=backend, dtype=dtype)
+    p = dataclasses.replace(BENCH, method=method)
+    res = simulate_lif_counts(p, current, 200.0, backend=backend, dtype=dtype)
     assert res.backend == backend
     np.testing.assert_array_equal(res.spike_counts, expected)
     np.testing.assert_array_equal(res.v_mV, v_end)  # bit for bit, not only the counts
@@ -72,7 +78,7 @@ def test_exact_counts_equal_analytic_interspike_interval(backend):
             continue
         current.append(i)
         expected.append(0 if k is None else n_steps // k)
-    res = simulate_lif_counts(BENCH, current, n_steps * BENCH.dt_ms, "exact", backend=backend)
+    res = simulate_lif_counts(BENCH, current, n_steps * BENCH.dt_ms, backend=backend)
     np.testing.assert_array_equal(res.spike_counts, expected)
     # And the interval is within one step of the continuous-time f-I formula
     # tau ln(I / (I - 1)) (Gerstner et al. 2014, eq. 1.14).
@@ -85,36 +91,49 @@ def test_euler_fires_more_than_exact():
     # Euler's decay 1 - dt/tau is smaller than exp(-dt/tau): V climbs faster, about 0.5% more
     # spikes at dt/tau = 0.01 (the leak is underestimated by dt/(2 tau) to first order).
     current = np.random.default_rng(0).uniform(0.5, 2.0, 2000)
-    exact = simulate_lif_counts(BENCH, current, 1000.0, "exact").spike_counts.sum()
-    euler = simulate_lif_counts(BENCH, current, 1000.0, "euler").spike_counts.sum()
+    exact = simulate_lif_counts(BENCH, current, 1000.0).spike_counts.sum()
+    euler_params = dataclasses.replace(BENCH, method="euler")
+    euler = simulate_lif_counts(euler_params, current, 1000.0).spike_counts.sum()
     assert 1.002 < euler / exact < 1.01
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("method", ["exact", "euler"])
-def test_counts_equal_torch_simulator_with_refractory_period(backend, method):
-    p = dataclasses.replace(LIF_PRESETS["textbook"], t_ref_ms=2.0)  # 20 refractory steps
+def test_counts_equal_torch_simulation_with_refractory_period(backend, method):
+    # The torch path of simulate (float64) against this back end: same spikes.
+    p = dataclasses.replace(LIF_PRESETS["textbook"], t_ref_ms=2.0, method=method)  # 20 steps
     current = np.random.default_rng(2).uniform(1.0, 4.0, 200)
-    slow = simulate_lif(p, current, 300.0, method, record_v=False)
-    fast = simulate_lif_counts(p, current, 300.0, method, backend=backend, record_spikes=True)
-    np.testing.assert_array_equal(fast.spike_counts, slow.spike_counts)
-    np.testing.assert_array_equal(fast.spikes, slow.spikes)
+    slow = simulate(LIF, p, torch.from_numpy(current), 300.0)
+    fast = simulate_lif_counts(p, current, 300.0, backend=backend, record_spikes=True)
+    np.testing.assert_array_equal(fast.spike_counts, slow.spike_counts.numpy())
+    np.testing.assert_array_equal(fast.spikes, slow.spikes.numpy())
     assert slow.spike_counts.sum() > 500
 
 
 @needs_numba
 @pytest.mark.parametrize("t_ref_ms", [0.0, 0.5])
-def test_numba_and_numpy_agree_and_env_var_forces_numpy(t_ref_ms, monkeypatch):
-    p = dataclasses.replace(BENCH, t_ref_ms=t_ref_ms)
+@pytest.mark.parametrize("method", ["exact", "euler"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_numba_kernel_equals_simulate_bit_for_bit_and_env_var_forces_simulate(
+        t_ref_ms, method, dtype, monkeypatch):
+    p = dataclasses.replace(BENCH, t_ref_ms=t_ref_ms, method=method)
     current = np.random.default_rng(3).uniform(0.5, 2.0, 777)
-    fast = simulate_lif_counts(p, current, 150.0, "exact", backend="numba", record_spikes=True)
+    v0 = np.random.default_rng(4).uniform(0.0, 0.9, 777)
+    fast = simulate_lif_counts(p, current, 150.0, v0_mV=v0, backend="numba",
+                               record_spikes=True, dtype=dtype)
+    ref = simulate(LIF, p, current.astype(dtype), 150.0, v0_mV=v0.astype(dtype))
+    np.testing.assert_array_equal(fast.spikes, ref.spikes)
+    np.testing.assert_array_equal(fast.spike_counts, ref.spike_counts)
+    np.testing.assert_array_equal(fast.v_mV, ref.final_state.v_mV)
+    assert fast.v_mV.dtype == dtype
+    counts_only = simulate_lif_counts(p, current, 150.0, v0_mV=v0, backend="numba", dtype=dtype)
+    np.testing.assert_array_equal(counts_only.spike_counts, ref.spike_counts)
+    assert counts_only.spikes is None
     monkeypatch.setenv("NEUROAI_NO_NUMBA", "1")
-    slow = simulate_lif_counts(p, current, 150.0, "exact", record_spikes=True)  # auto
-    assert slow.backend == "numpy"
-    np.testing.assert_array_equal(fast.spike_counts, slow.spike_counts)
+    slow = simulate_lif_counts(p, current, 150.0, v0_mV=v0, record_spikes=True, dtype=dtype)
+    assert slow.backend == "simulate"
     np.testing.assert_array_equal(fast.spikes, slow.spikes)
     np.testing.assert_array_equal(fast.v_mV, slow.v_mV)
-    np.testing.assert_array_equal(slow.spikes.sum(axis=0), slow.spike_counts)
     with pytest.raises(ValueError, match="backend"):
         simulate_lif_counts(p, current, 1.0, backend="numba")
 
@@ -128,7 +147,7 @@ def test_initial_voltage_and_below_threshold_input():
 @pytest.mark.parametrize(
     ("kwargs", "name"),
     [
-        ({"method": "rk4"}, "method"),
+        ({"params": LIFParams(tau_m_ms=(10.0, 20.0))}, "tau_m_ms"),
         ({"backend": "cuda"}, "backend"),
         ({"dtype": np.int32}, "dtype"),
         ({"t_ms": 0.0}, "t_ms"),

@@ -14,10 +14,16 @@ import pytest
 import torch
 
 from neuroai_core.neurons import (
+    ADEX,
     ADEX_PRESETS,
+    IZHIKEVICH,
     IZHIKEVICH_PRESETS,
+    LIF,
+    PAPER_DT_MS,
     AdExParams,
+    AdExState,
     IzhikevichParams,
+    IzhikevichState,
     LIFParams,
     adex_step,
     bin_spike_counts,
@@ -26,15 +32,31 @@ from neuroai_core.neurons import (
     izhikevich_step,
     linear_decoding_r2,
     sample_time_constants,
-    simulate_adex,
-    simulate_izhikevich,
-    simulate_lif,
-    simulate_lif_population,
+    simulate,
     smooth_noise,
 )
 
 P = IZHIKEVICH_PRESETS
 I_STANDARD = 10.0  # the standard input of the rate table, in the model's units (mV/ms)
+
+
+def simulate_izhikevich(params, current, t_ms, method="euler", dt_ms=None, record_v=True,
+                        v0_mV=None):
+    """simulate(IZHIKEVICH, ...) with the integrator, and the paper's 1 ms step for it."""
+    if method == "paper":
+        params = dataclasses.replace(params, method="paper", dt_ms=PAPER_DT_MS)
+    if dt_ms is not None:
+        params = dataclasses.replace(params, dt_ms=dt_ms)
+    return simulate(IZHIKEVICH, params, current, t_ms, v0_mV=v0_mV, record_states=record_v)
+
+
+def simulate_adex(params, current, t_ms):
+    return simulate(ADEX, params, current, t_ms, record_states=True)
+
+
+def izh_step(v, u, i, params):
+    spiked, (v_new, u_new) = izhikevich_step(i, IzhikevichState(v, u), params)
+    return v_new, u_new, spiked
 
 
 def _isi(params, current=I_STANDARD, t_ms=1000.0, method="euler"):
@@ -48,21 +70,21 @@ def _isi(params, current=I_STANDARD, t_ms=1000.0, method="euler"):
 def test_euler_step_by_hand():
     # RS at v = -65, u = b v = -13, I = 10: f = 0.04*4225 - 325 + 140 + 13 + 10 = 7,
     # so v = -65 + 0.025*7 = -64.825; u' = a (b v - u) = 0, so u stays -13.
-    v, u, spiked = izhikevich_step(np.array([-65.0]), np.array([-13.0]), 10.0, P["RS"])
+    v, u, spiked = izh_step(np.array([-65.0]), np.array([-13.0]), 10.0, P["RS"])
     assert v[0] == pytest.approx(-64.825, abs=1e-12)
     assert u[0] == pytest.approx(-13.0, abs=1e-12) and not spiked[0]
     # v = -60, u = -10, I = 5, dt = 0.1: f = 144 - 300 + 140 + 10 + 5 = -1 -> v = -60.1;
     # u = -10 + 0.1*0.02*(0.2*(-60) + 10) = -10.004.
     p = dataclasses.replace(P["RS"], dt_ms=0.1)
-    v, u, _ = izhikevich_step(np.array([-60.0]), np.array([-10.0]), 5.0, p)
+    v, u, _ = izh_step(np.array([-60.0]), np.array([-10.0]), 5.0, p)
     assert (v[0], u[0]) == pytest.approx((-60.1, -10.004), abs=1e-12)
 
 
 def test_paper_step_by_hand():
     # Two half steps of 0.5 ms: f(-65, -13) = 7 -> v = -61.5; f(-61.5, -13) = 151.29 -
     # 307.5 + 163 = 6.79 -> v = -58.105; then u = -13 + 0.02*(0.2*(-58.105) + 13).
-    p = dataclasses.replace(P["RS"], dt_ms=1.0)
-    v, u, _ = izhikevich_step(np.array([-65.0]), np.array([-13.0]), 10.0, p, method="paper")
+    p = dataclasses.replace(P["RS"], dt_ms=1.0, method="paper")
+    v, u, _ = izh_step(np.array([-65.0]), np.array([-13.0]), 10.0, p)
     assert v[0] == pytest.approx(-58.105, abs=1e-12)
     assert u[0] == pytest.approx(-13.0 + 0.02 * (0.2 * -58.105 + 13.0), abs=1e-12)
 
@@ -70,7 +92,7 @@ def test_paper_step_by_hand():
 def test_spike_resets_v_to_c_and_kicks_u_by_d():
     # From v = 29.9 the Euler step crosses 30 mV: v <- c = -65, u <- u' + d with
     # u' = 0 + 0.025*0.02*(0.2*29.9 - 0) = 0.00299.
-    v, u, spiked = izhikevich_step(np.array([29.9]), np.array([0.0]), 10.0, P["RS"])
+    v, u, spiked = izh_step(np.array([29.9]), np.array([0.0]), 10.0, P["RS"])
     assert spiked[0] and v[0] == -65.0
     assert u[0] == pytest.approx(8.0 + 0.025 * 0.02 * 0.2 * 29.9, abs=1e-12)
 
@@ -237,7 +259,7 @@ def test_izhikevich_bad_parameters_raise_naming_the_parameter(field, value, word
 
 def test_izhikevich_bad_method_shape_and_duration_raise():
     with pytest.raises(ValueError, match="method"):
-        simulate_izhikevich(P["RS"], 10.0, 10.0, method="rk4")
+        IzhikevichParams(method="rk4")
     with pytest.raises(ValueError, match="current"):
         simulate_izhikevich(P["RS"], np.ones((7, 2)), 10.0)
     with pytest.raises(ValueError, match="t_ms"):
@@ -284,7 +306,7 @@ def test_adex_preset_is_brette_gerstner_2005():
 def test_adex_step_by_hand():
     # At V = E_L, w = 0, I = 1 nA, dt = 0.1 ms: leak 0, exponential current
     # 30 nS * 2 mV * exp(-20.2 / 2) = 60 e^{-10.1} pA; dV = 0.1 / 0.281 nF * (1 nA + that).
-    v, w, spiked = adex_step(np.array([-70.6]), np.array([0.0]), 1.0, A)
+    spiked, (v, w) = adex_step(1.0, AdExState(np.array([-70.6]), np.array([0.0])), A)
     exp_nA = 1e-3 * 60.0 * math.exp(-10.1)
     assert v[0] == pytest.approx(-70.6 + 0.1 / 0.281 * (1.0 + exp_nA), abs=1e-12)
     assert w[0] == 0.0 and not spiked[0]  # a (V - E_L) = 0
@@ -324,7 +346,7 @@ def test_adex_stays_finite_without_overflow_for_huge_inputs():
     cur = np.array([1e6, -1e6, 1e9, 0.0])
     with np.errstate(over="raise", invalid="raise"):
         res = simulate_adex(A, cur, 20.0)
-        v, w, _ = adex_step(np.array([500.0]), np.array([0.0]), 0.0, A)  # far above the peak
+        _, (v, w) = adex_step(0.0, AdExState(np.array([500.0]), np.array([0.0])), A)  # above peak
     assert np.isfinite(res.v_mV).all() and np.isfinite(res.w_nA).all()
     assert np.isfinite(v).all()
     assert res.spike_counts[0] == res.spike_counts[2] == 200  # one spike per step
@@ -389,42 +411,21 @@ def test_time_constants_bad_arguments_raise(kwargs, word):
         sample_time_constants(**args)
 
 
-@pytest.mark.parametrize("method", ["exact", "euler"])
-def test_homogeneous_population_equals_simulate_lif(method):
+def test_population_of_sampled_time_constants_runs_as_one_lif_simulation():
+    # A population whose neurons all have the mean tau equals the shared-tau simulation
+    # exactly (the per-neuron coefficients are the same numbers).
     p = LIFParams()
     cur = np.random.default_rng(1).uniform(0.0, 4.0, size=(2000, 6))
-    ref = simulate_lif(p, cur, 200.0, method=method)
-    pop = simulate_lif_population(p, np.full(6, p.tau_m_ms), cur, 200.0, method=method)
-    np.testing.assert_allclose(pop.v_mV, ref.v_mV, rtol=0, atol=1e-9)
-    np.testing.assert_array_equal(pop.spikes, ref.spikes)
-    cur32 = torch.tensor(cur, dtype=torch.float32)
-    ref32 = simulate_lif(p, cur32, 200.0, method=method)
-    pop32 = simulate_lif_population(p, np.full(6, p.tau_m_ms), cur32, 200.0, method=method)
-    assert pop32.v_mV.dtype == torch.float32 and torch.equal(pop32.spikes, ref32.spikes)
-
-
-def test_population_neurons_follow_their_own_time_constant():
-    # Each neuron equals a single LIF neuron simulated with its own tau (float64).
-    p = LIFParams()
-    tau = np.array([3.0, 10.0, 27.0])
-    cur = np.random.default_rng(2).uniform(0.0, 5.0, size=(1500, 3))
-    pop = simulate_lif_population(p, tau, cur, 150.0)
-    for j, t in enumerate(tau):
-        single = simulate_lif(dataclasses.replace(p, tau_m_ms=t), cur[:, j : j + 1], 150.0)
-        np.testing.assert_allclose(pop.v_mV[:, j], single.v_mV[:, 0], atol=1e-9)
-        np.testing.assert_array_equal(pop.spike_times_ms[j], single.spike_times_ms[0])
-
-
-def test_population_shared_current_and_errors():
-    p = LIFParams()
-    res = simulate_lif_population(p, np.array([5.0, 20.0]), 3.0, 100.0, record_v=False)
-    assert res.spike_counts[0] > res.spike_counts[1] > 0  # smaller tau fires faster
-    with pytest.raises(ValueError, match="tau_m_ms"):
-        simulate_lif_population(p, np.array([5.0, -1.0]), 3.0, 10.0)
-    with pytest.raises(ValueError, match="tau_m_ms"):
-        simulate_lif_population(p, np.array([0.05, 10.0]), 3.0, 10.0, method="euler")
+    tau = sample_time_constants(6, p.tau_m_ms, 0.0)
+    for method in ("exact", "euler"):
+        q = dataclasses.replace(p, method=method)
+        ref = simulate(LIF, q, cur, 200.0, record_states=True)
+        pop = simulate(LIF, dataclasses.replace(q, tau_m_ms=tau), cur, 200.0,
+                       record_states=True)
+        np.testing.assert_array_equal(pop.v_mV, ref.v_mV)
+        np.testing.assert_array_equal(pop.spikes, ref.spikes)
     with pytest.raises(ValueError, match="current_nA"):
-        simulate_lif_population(p, np.array([5.0, 10.0]), np.ones(3), 10.0)
+        simulate(LIF, dataclasses.replace(p, tau_m_ms=(5.0, 10.0)), np.ones(3), 10.0)
 
 
 def test_heterogeneous_population_carries_more_information_about_its_input():
@@ -438,8 +439,8 @@ def test_heterogeneous_population_carries_more_information_about_its_input():
     r2 = {}
     for cv in (0.0, 0.5):
         tau = sample_time_constants(40, 20.0, cv, seed=1)
-        res = simulate_lif_population(p, tau, 2.0 + s[:, None], n_steps * p.dt_ms,
-                                      record_v=False)
+        res = simulate(LIF, dataclasses.replace(p, tau_m_ms=tau), 2.0 + s[:, None],
+                       n_steps * p.dt_ms)
         counts = bin_spike_counts(res.spikes, 50)
         target = s[: len(counts) * 50].reshape(-1, 50).mean(axis=1)
         r2[cv] = linear_decoding_r2(counts, target, n_train=len(target) // 2)

@@ -232,7 +232,7 @@ def test_bad_input_raises_naming_the_parameter(call, word):
 def test_plots_have_labels_with_units_and_titles():
     import matplotlib.pyplot as plt
 
-    from neuroai_core.plotting import (
+    from neuroai_core.plots import (
         plot_isi_histogram,
         plot_operation_counts,
         plot_raster,
@@ -248,4 +248,27 @@ def test_plots_have_labels_with_units_and_titles():
     for ax in axes:
         assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
         assert "(" in ax.get_xlabel()  # a unit or an explicit "index"
+    plt.close("all")
+
+
+def test_one_raster_for_a_boolean_raster_and_for_spike_times():
+    # The same spikes given as a raster (step k drawn at (k + 1) dt) and as times draw the
+    # same ticks; a raster needs dt_ms.
+    import matplotlib.pyplot as plt
+    import torch
+
+    from neuroai_core.plots import plot_raster
+
+    raster = np.zeros((5, 3), dtype=bool)
+    raster[[0, 3], 0] = True
+    raster[4, 2] = True
+    times = [np.array([1.0, 4.0]), np.array([]), np.array([5.0])]
+    ticks = []
+    for spikes, dt in ((raster, 1.0), (torch.from_numpy(raster), 1.0), (times, None)):
+        ax = plot_raster(spikes, dt)
+        ticks.append([list(c.get_positions()) for c in ax.collections])
+        assert ax.get_ylabel() == "neuron index" and ax.get_xlabel() == "time (ms)"
+    assert ticks[0] == ticks[1] == ticks[2] == [[1.0, 4.0], [], [5.0]]
+    with pytest.raises(ValueError, match="dt_ms"):
+        plot_raster(raster)
     plt.close("all")

@@ -64,7 +64,7 @@ def test_slider_and_explore_validate():
 
 def test_science_package_does_not_import_course_tooling_or_widgets():
     code = ("import sys, neuroai_core, neuroai_core.neurons, neuroai_core.checks, "
-            "neuroai_core.widgets, neuroai_core.plotting; "
+            "neuroai_core.widgets, neuroai_core.plots; "
             "bad = [m for m in ('nbgrader', 'jupyter_book', 'nbclient', 'ipywidgets', "
             "'neuroai_course') if m in sys.modules]; print(bad); sys.exit(bool(bad))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -5,6 +5,13 @@ project.
 One concept per module; this file only re-exports.
 """
 
+from neuroai_core.analysis.baselines import (
+    AGENTS,
+    BanditBaseline,
+    ContinualBaseline,
+    bandit_baseline,
+    continual_baseline,
+)
 from neuroai_core.analysis.decoding import (
     cross_val_accuracy,
     linear_decoder,
@@ -13,18 +20,11 @@ from neuroai_core.analysis.decoding import (
     stratified_folds,
     train_mlp,
 )
-from neuroai_core.analysis.population import (
+from neuroai_core.analysis.population_codes import (
     POPULATION_LIF,
     TUNINGS,
     PopulationResponses,
     population_responses,
-)
-from neuroai_core.analysis.project import (
-    AGENTS,
-    BanditBaseline,
-    ContinualBaseline,
-    bandit_baseline,
-    continual_baseline,
 )
 from neuroai_core.analysis.rsa import (
     COMPARISONS,

@@ -17,6 +17,10 @@ neuron below the peak can need -- so the exponential never overflows, whatever t
 Integrator: forward Euler with step ``dt_ms``. Units: time in ms, voltage in mV,
 capacitance in pF, conductance in nS, current (``I``, ``w``, ``b``) in nA.
 
+The model follows the neuron contract (:mod:`neuroai_core.neurons.contract`):
+``adex_step(current_nA, AdExState(v_mV, w_nA), params) -> (spikes, new_state)``;
+``simulate(ADEX, params, current_nA, t_ms)`` runs it, on numpy arrays or torch tensors.
+
 References
 ----------
 Brette, R. & Gerstner, W. (2005). Adaptive exponential integrate-and-fire model as an
@@ -28,12 +32,12 @@ Used in: M1T2 Cellular diversity.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import numpy as np
-from numpy.typing import ArrayLike
 
-from neuroai_core.neurons.izhikevich import current_matrix, spike_times_from_raster
+from neuroai_core.neurons.contract import NeuronModel, as_like, full_like, module_of
 
 
 @dataclass(frozen=True)
@@ -86,21 +90,45 @@ class AdExParams:
 ADEX_PRESETS: dict[str, AdExParams] = {"cortical": AdExParams()}
 
 
-def adex_step(v_mV, w_nA, i_nA, params: AdExParams):
+class AdExState(NamedTuple):
+    """State of AdEx neurons: arrays or tensors of shape (n_neurons,)."""
+
+    v_mV: Any
+    #: Adaptation current, in nA.
+    w_nA: Any
+
+
+def adex_initial_state(params: AdExParams, like, v0_mV=None) -> AdExState:
+    """Neurons at ``v0_mV`` (default ``e_leak_mV``) with no adaptation current (``w = 0``).
+
+    ``like`` (array or tensor of shape (n_neurons,)) gives the shape, module, float dtype
+    and device.
+    """
+    like = like.reshape(1) if like.ndim == 0 else like
+    v = full_like(like, params.e_leak_mV)
+    if v0_mV is not None:
+        v = v * 0 + as_like(v0_mV, v)
+    return AdExState(v, v * 0)
+
+
+def adex_step(current_nA, state: AdExState, params: AdExParams):
     """Advance AdEx neurons by one forward-Euler step of ``params.dt_ms``.
+
+    Works on numpy arrays and on torch tensors alike (any device, any float dtype).
 
     Parameters
     ----------
-    v_mV, w_nA : ndarray of shape (n_neurons,)
-        Voltage (mV) and adaptation current (nA) before the step.
-    i_nA : float or ndarray broadcastable to ``v_mV``
+    current_nA : float, array or tensor broadcastable to ``state.v_mV``
         Input current during the step, in nA.
+    state : AdExState
+        Voltage ``v_mV`` (mV) and adaptation current ``w_nA`` (nA), of shape (n_neurons,),
+        before the step.
     params : AdExParams
 
     Returns
     -------
-    v_new, w_new : ndarrays of shape (n_neurons,)
-    spiked : boolean ndarray of shape (n_neurons,)
+    spikes : boolean array or tensor of shape (n_neurons,)
+    new_state : AdExState
 
     Notes
     -----
@@ -110,79 +138,19 @@ def adex_step(v_mV, w_nA, i_nA, params: AdExParams):
     ``V' <- V_reset``, ``w' <- w' + b``. (nS x mV = pA, hence the factors 1e-3.)
     """
     p = params
-    x = np.minimum((v_mV - p.v_t_mV) / p.delta_t_mV, (p.v_peak_mV - p.v_t_mV) / p.delta_t_mV)
-    leak_nA = 1e-3 * p.g_leak_nS * (p.e_leak_mV - v_mV + p.delta_t_mV * np.exp(x))
-    v_new = v_mV + p.dt_ms / (1e-3 * p.c_m_pF) * (leak_nA - w_nA + i_nA)
+    v_mV, w_nA = state
+    xp = module_of(v_mV)
+    x_max = (p.v_peak_mV - p.v_t_mV) / p.delta_t_mV
+    x = (v_mV - p.v_t_mV) / p.delta_t_mV
+    x = np.minimum(x, x_max) if xp is np else x.clamp(max=x_max)
+    leak_nA = 1e-3 * p.g_leak_nS * (p.e_leak_mV - v_mV + p.delta_t_mV * xp.exp(x))
+    v_new = v_mV + p.dt_ms / (1e-3 * p.c_m_pF) * (leak_nA - w_nA + current_nA)
     w_new = w_nA + p.dt_ms / p.tau_w_ms * (1e-3 * p.a_nS * (v_mV - p.e_leak_mV) - w_nA)
     spiked = v_new >= p.v_peak_mV
-    v_new = np.where(spiked, p.v_reset_mV, v_new)
-    w_new = np.where(spiked, w_new + p.b_nA, w_new)
-    return v_new, w_new, spiked
+    v_new = xp.where(spiked, p.v_reset_mV, v_new)
+    w_new = xp.where(spiked, w_new + p.b_nA, w_new)
+    return spiked, AdExState(v_new, w_new)
 
 
-@dataclass
-class AdExResult:
-    """What :func:`simulate_adex` returns (numpy arrays).
-
-    Attributes
-    ----------
-    t_ms : ndarray of shape (n_steps,)
-    v_mV, w_nA : ndarray of shape (n_steps, n_neurons), or None when not recorded
-    spikes : boolean ndarray of shape (n_steps, n_neurons)
-    spike_times_ms : list of n_neurons ndarrays
-    """
-
-    t_ms: np.ndarray
-    v_mV: np.ndarray | None
-    w_nA: np.ndarray | None
-    spikes: np.ndarray
-    spike_times_ms: list[np.ndarray] = field(repr=False)
-
-    @property
-    def spike_counts(self) -> np.ndarray:
-        """Number of spikes of each neuron, of shape (n_neurons,)."""
-        return self.spikes.sum(axis=0)
-
-
-def simulate_adex(
-    params: AdExParams,
-    current_nA: ArrayLike,
-    t_ms: float,
-    v0_mV: ArrayLike | None = None,
-    record_v: bool = True,
-) -> AdExResult:
-    """Simulate a batch of independent AdEx neurons for ``t_ms`` milliseconds.
-
-    Parameters
-    ----------
-    params : AdExParams
-    current_nA : float or ndarray of shape (n_neurons,) or (n_steps, n_neurons)
-        Constant or time-varying input current, in nA.
-    t_ms : float
-        Duration; ``n_steps = round(t_ms / dt_ms)``.
-    v0_mV : float or ndarray of shape (n_neurons,), optional
-        Initial voltage, default ``e_leak_mV``; ``w`` starts at 0.
-    record_v : bool
-        Keep ``V`` and ``w``.
-
-    Returns
-    -------
-    AdExResult
-    """
-    if not t_ms > 0:
-        raise ValueError(f"t_ms must be positive, got {t_ms!r}")
-    n_steps = int(round(t_ms / params.dt_ms))
-    cur = current_matrix(current_nA, n_steps, "current_nA")
-    n = cur.shape[1]
-    v0 = params.e_leak_mV if v0_mV is None else v0_mV
-    v = np.broadcast_to(np.asarray(v0, dtype=cur.dtype), (n,)).copy()
-    w = np.zeros(n, dtype=cur.dtype)
-    spikes = np.zeros((n_steps, n), dtype=bool)
-    vs = np.empty((n_steps, n), dtype=cur.dtype) if record_v else None
-    ws = np.empty((n_steps, n), dtype=cur.dtype) if record_v else None
-    for k in range(n_steps):
-        v, w, spikes[k] = adex_step(v, w, cur[k], params)
-        if record_v:
-            vs[k], ws[k] = v, w
-    t = np.arange(1, n_steps + 1) * params.dt_ms
-    return AdExResult(t, vs, ws, spikes, spike_times_from_raster(spikes, t))
+#: The AdEx model under the neuron contract.
+ADEX = NeuronModel("adex", AdExParams, AdExState, adex_step, adex_initial_state, "current_nA")

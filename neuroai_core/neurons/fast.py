@@ -1,24 +1,19 @@
-"""A fast simulator of many independent LIF neurons with constant input: spike counts.
+"""A fast back end for one job: spike counts of many independent LIF neurons with constant
+input.
 
-:func:`simulate_lif` keeps the whole voltage and spike history in torch, which is what a
-tutorial wants and far too slow for a population of 10,000 neurons over 10,000 steps.
-:func:`simulate_lif_counts` steps the same equation (same :class:`LIFParams`, same units,
-same two integrators) but keeps only the state and the spike counts, and optionally the
-spike trains. Both integrators are one affine map per step, written ``V <- a V + b``:
+:func:`~neuroai_core.neurons.simulate` keeps the whole spike history and steps the model
+through numpy or torch one step at a time: what a tutorial wants, and too slow for a
+population of 10,000 neurons over 10,000 steps. :func:`simulate_lif_counts` runs the same
+model (same :class:`LIFParams`, same units, same two integrators) in a kernel compiled by
+numba that takes the neurons in blocks of :data:`BLOCK` and runs each block through all the
+steps, so the block's state stays in the L1 cache and the loop over the block vectorises.
+It keeps only the state and the spike counts, and optionally the spike trains.
 
-- ``"exact"``: ``a = exp(-dt / tau_m)``, ``b = (1 - a) V_inf`` with ``V_inf = E_L + R I``
-  (the exact solution for input held constant over the step, as Brian2 integrates it);
-- ``"euler"``: ``a = 1 - dt / tau_m``, ``b = (dt / tau_m) V_inf`` (forward Euler, as Norse).
-
-It is a genuine time-stepped simulation: every neuron is advanced through every step.
-Two back ends compute the same floating-point operations in the same order and give the
-same spike counts bit for bit:
-
-- ``"numba"`` (used when numba is installed, e.g. on Colab): a compiled kernel that takes
-  the neurons in blocks of :data:`BLOCK` and runs each block through all the steps, so the
-  block's state stays in the L1 cache and the loop over the block vectorises;
-- ``"numpy"``: a time loop of in-place ufuncs over all neurons (no dependency beyond
-  numpy). Set the environment variable ``NEUROAI_NO_NUMBA=1`` to make ``"auto"`` pick it.
+It performs the floating-point operations of :func:`~neuroai_core.neurons.lif_step` in the
+same order, ``V <- a V + g (E_L + R I)`` then threshold, reset and refractory countdown, so
+its counts, trains and final voltages equal ``simulate(LIF, ...)``'s bit for bit (the tests
+check it). Without numba (or with the environment variable ``NEUROAI_NO_NUMBA=1``) the
+``"auto"`` back end runs ``simulate`` itself: the same numbers, slower.
 
 References
 ----------
@@ -38,11 +33,12 @@ from typing import Literal
 
 import numpy as np
 
-from neuroai_core.neurons.lif import LIFParams, Method, _check_method
+from neuroai_core.neurons.contract import simulate
+from neuroai_core.neurons.lif import LIF, LIFParams, LIFState
 
-Backend = Literal["auto", "numba", "numpy"]
-BACKENDS: tuple[str, ...] = ("auto", "numba", "numpy")
-#: Neurons per block of the numba kernel: its v, b and counts (12 KiB) stay in L1.
+Backend = Literal["auto", "numba", "simulate"]
+BACKENDS: tuple[str, ...] = ("auto", "numba", "simulate")
+#: Neurons per block of the numba kernel: its v, b, refractory steps and counts stay in L1.
 BLOCK = 512
 
 
@@ -57,7 +53,7 @@ class LIFCounts:
         Voltage after the last step.
     spikes : boolean ndarray of shape (n_steps, n_neurons), or None when not recorded
     backend : str
-        ``"numba"`` or ``"numpy"``: which back end ran.
+        ``"numba"`` or ``"simulate"``: which back end ran.
     """
 
     spike_counts: np.ndarray
@@ -77,31 +73,10 @@ def numba_available() -> bool:
     return True
 
 
-def affine_coefficients(params: LIFParams, current_nA, method: Method = "exact", dtype=np.float64):
-    """The ``a`` and ``b`` of the step ``V <- a V + b`` (see the module notes).
-
-    Returns
-    -------
-    a : numpy scalar of type ``dtype``, shared by all neurons (they share ``tau_m``)
-    b : ndarray of shape (n_neurons,) and dtype ``dtype``
-    """
-    _check_method(method)
-    p = params
-    v_inf = p.e_leak_mV + p.r_m_MOhm * np.asarray(current_nA, dtype=np.float64)
-    if method == "exact":
-        decay = math.exp(-p.dt_ms / p.tau_m_ms)
-        gain = 1.0 - decay
-    else:
-        gain = p.dt_ms / p.tau_m_ms
-        decay = 1.0 - gain
-    return np.dtype(dtype).type(decay), (gain * v_inf).astype(dtype)
-
-
 def simulate_lif_counts(
     params: LIFParams,
     current_nA,
     t_ms: float,
-    method: Method = "exact",
     v0_mV=None,
     record_spikes: bool = False,
     backend: Backend = "auto",
@@ -113,50 +88,50 @@ def simulate_lif_counts(
     ----------
     params : LIFParams
         ``LIF_PRESETS["benchmark"]`` is the dimensionless network of the performance page
-        (tau 10 ms, dt 0.1 ms, threshold 1, reset 0, no refractory period).
+        (tau 10 ms, dt 0.1 ms, threshold 1, reset 0, no refractory period). The integrator
+        is ``params.method``; ``tau_m_ms`` must be one number.
     current_nA : array_like of shape (n_neurons,)
         Each neuron's constant input current, in nA.
     t_ms : float
         Duration; ``n_steps = round(t_ms / dt_ms)``.
-    method : {"exact", "euler"}
     v0_mV : float or array_like of shape (n_neurons,), optional
         Initial voltage; defaults to ``e_leak_mV``.
     record_spikes : bool
         Also return the spike trains (memory ``n_steps x n_neurons`` bytes).
-    backend : {"auto", "numba", "numpy"}
-        ``"auto"`` takes numba when it is available.
+    backend : {"auto", "numba", "simulate"}
+        ``"auto"`` takes numba when it is available, else ``simulate``.
     dtype : numpy float dtype
         float64 (default, as Brian2) or float32 (as torch's peers).
 
     Returns
     -------
     LIFCounts
-
-    Notes
-    -----
-    Per step and neuron: a refractory neuron stays at ``V_reset`` and counts down;
-    otherwise ``V <- a V + b`` and, if ``V >= theta``, the neuron spikes, resets to
-    ``V_reset`` and starts ``round(t_ref / dt)`` refractory steps. This is
-    :func:`~neuroai_core.neurons.lif_step`'s update, with the integrator written as an
-    affine map (so the last bits of ``V`` may differ from it).
     """
-    v, a, b, n_steps, use_numba = _prepare(params, current_nA, t_ms, method, v0_mV, backend, dtype)
+    v, cur, n_steps, use_numba = _prepare(params, current_nA, t_ms, v0_mV, backend, dtype)
+    if not use_numba:
+        res = simulate(LIF, params, cur, t_ms, state=LIFState(v, np.zeros(v.shape, np.int64)),
+                       record_spikes=record_spikes)
+        counts = np.asarray(res.spike_counts, dtype=np.int64)
+        return LIFCounts(counts, res.final_state.v_mV, res.spikes, "simulate")
+    decay, gain = params.affine
+    dt = v.dtype.type
+    # b = g (E_L + R I), each operation in the neurons' dtype, as lif_step computes it.
+    b = dt(gain) * (dt(params.e_leak_mV) + dt(params.r_m_MOhm) * cur)
     counts = np.zeros(v.shape, dtype=np.int64)
-    spikes = np.zeros((n_steps, v.size), dtype=np.bool_) if record_spikes else None
-    theta, reset = v.dtype.type(params.v_threshold_mV), v.dtype.type(params.v_reset_mV)
-    if use_numba:
-        kernel = _compiled("record" if record_spikes else "count", params.ref_steps > 0)
-        out = spikes if record_spikes else np.zeros((0, 0), dtype=np.bool_)
-        kernel(a, b, v, counts, out, n_steps, theta, reset, params.ref_steps, BLOCK)
-    else:
-        _run_numpy(a, b, v, counts, spikes, n_steps, theta, reset, params.ref_steps)
-    return LIFCounts(counts, v, spikes, "numba" if use_numba else "numpy")
+    held = np.zeros(v.shape, dtype=np.int64)
+    spikes = np.zeros((n_steps if record_spikes else 0, v.size), dtype=np.bool_)
+    kernel = _compiled(record_spikes, params.ref_steps > 0)
+    kernel(dt(decay), b, v, held, counts, spikes, n_steps, dt(params.v_threshold_mV),
+           dt(params.v_reset_mV), params.ref_steps, BLOCK)
+    return LIFCounts(counts, v, spikes if record_spikes else None, "numba")
 
 
-def _prepare(params, current_nA, t_ms, method, v0_mV, backend, dtype):
+def _prepare(params, current_nA, t_ms, v0_mV, backend, dtype):
     if not isinstance(params, LIFParams):
         raise ValueError(f"params must be a LIFParams, got {type(params).__name__}")
-    _check_method(method)
+    if not isinstance(params.tau_m_ms, float | int):
+        raise ValueError("params.tau_m_ms must be one number for simulate_lif_counts, got "
+                         f"{len(params.tau_m_ms)} values: use simulate(LIF, ...)")
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     dtype = np.dtype(dtype)
@@ -173,8 +148,7 @@ def _prepare(params, current_nA, t_ms, method, v0_mV, backend, dtype):
                          f"got shape {cur.shape}")
     if backend == "numba" and not numba_available():
         raise ValueError("backend='numba' but numba is not installed (or NEUROAI_NO_NUMBA is "
-                         "set): use backend='numpy' or 'auto'")
-    a, b = affine_coefficients(params, cur, method, dtype)
+                         "set): use backend='simulate' or 'auto'")
     v = np.full(cur.shape, params.e_leak_mV, dtype=dtype)
     if v0_mV is not None:
         v0 = np.broadcast_to(np.asarray(v0_mV, dtype=np.float64), cur.shape)
@@ -182,120 +156,58 @@ def _prepare(params, current_nA, t_ms, method, v0_mV, backend, dtype):
             raise ValueError(f"v0_mV must be finite, got {v0_mV!r}")
         v[:] = v0
     use_numba = backend == "numba" or (backend == "auto" and numba_available())
-    return v, a, b, n_steps, use_numba
+    return v, cur.astype(dtype), n_steps, use_numba
 
 
-def _run_numpy(a, b, v, counts, spikes, n_steps, theta, reset, ref_steps) -> None:
-    """Time loop over all neurons with in-place ufuncs (no temporaries per step).
+def _make_kernel(record: bool, refractory: bool):
+    """The kernel, as a plain Python function; ``record`` and ``refractory`` are constants
+    of the closure, so numba compiles away the branches that do not apply."""
 
-    Spikes are tallied in a uint8 counter (no casting per step), added to ``counts``
-    every 255 steps, before it could overflow.
-    """
-    spiked = np.empty(v.shape, dtype=np.bool_)
-    tally = np.zeros(v.shape, dtype=np.uint8)
-    refractory = np.zeros(v.shape, dtype=np.int64) if ref_steps > 0 else None
-    held = np.zeros(v.shape, dtype=np.bool_)
-    for k in range(n_steps):
-        np.multiply(v, a, out=v)
-        np.add(v, b, out=v)
-        np.greater_equal(v, theta, out=spiked)
-        if refractory is not None:
-            np.greater(refractory, 0, out=held)
-            np.logical_and(spiked, ~held, out=spiked)
-            np.subtract(refractory, held, out=refractory, casting="unsafe")
-            np.copyto(refractory, ref_steps, where=spiked)
-            np.logical_or(held, spiked, out=held)
-            np.copyto(v, reset, where=held)
-        else:
-            np.copyto(v, reset, where=spiked)
-        np.add(tally, spiked.view(np.uint8), out=tally)
-        if spikes is not None:
-            spikes[k] = spiked
-        if k % 255 == 254:
-            counts += tally
-            tally[:] = 0
-    counts += tally
-
-
-# The numba kernels. Plain Python functions here, compiled on first use by _compiled (so
-# importing this module never imports numba). Each takes the neurons in blocks and runs a
-# block through all the steps; the operations per neuron and step are those of _run_numpy.
-
-
-def _count_kernel(a, b, v, counts, spikes, n_steps, theta, reset, ref_steps, block):
-    # Each block is copied into fresh scratch arrays: the compiler then knows that they do
-    # not overlap and vectorises the loop over the block, whose state stays in L1.
-    n = v.shape[0]
-    bb, vb = np.empty(block, b.dtype), np.empty(block, v.dtype)
-    cb = np.empty(block, np.int64)
-    for start in range(0, n, block):
-        m = min(block, n - start)
-        bb[:m], vb[:m] = b[start:start + m], v[start:start + m]
-        cb[:m] = 0
-        for _ in range(n_steps):
-            for j in range(m):
-                x = a * vb[j] + bb[j]
-                s = x >= theta
-                vb[j] = reset if s else x
-                cb[j] += s
-        v[start:start + m] = vb[:m]
-        counts[start:start + m] += cb[:m]
-
-
-def _record_kernel(a, b, v, counts, spikes, n_steps, theta, reset, ref_steps, block):
-    # As _count_kernel, and each step's spikes of the block are copied into the raster.
-    n = v.shape[0]
-    bb, vb = np.empty(block, b.dtype), np.empty(block, v.dtype)
-    cb, sb = np.empty(block, np.int64), np.empty(block, np.bool_)
-    for start in range(0, n, block):
-        m = min(block, n - start)
-        bb[:m], vb[:m] = b[start:start + m], v[start:start + m]
-        cb[:m] = 0
-        for k in range(n_steps):
-            for j in range(m):
-                x = a * vb[j] + bb[j]
-                s = x >= theta
-                vb[j] = reset if s else x
-                cb[j] += s
-                sb[j] = s
-            spikes[k, start:start + m] = sb[:m]
-        v[start:start + m] = vb[:m]
-        counts[start:start + m] += cb[:m]
-
-
-def _refractory_kernel(a, b, v, counts, spikes, n_steps, theta, reset, ref_steps, block):
-    n = v.shape[0]
-    held = np.zeros(n, dtype=np.int64)
-    record = spikes.shape[0] > 0
-    for start in range(0, n, block):
-        stop = min(start + block, n)
-        for k in range(n_steps):
-            for j in range(start, stop):
-                x = a * v[j] + b[j]
-                if held[j] > 0:
-                    held[j] -= 1
-                    v[j] = reset
-                elif x >= theta:
-                    v[j] = reset
-                    held[j] = ref_steps
-                    counts[j] += 1
+    def kernel(a, b, v, held, counts, spikes, n_steps, theta, reset, ref_steps, block):
+        # Each block is copied into fresh scratch arrays: the compiler then knows that they
+        # do not overlap and vectorises the loop over the block, whose state stays in L1.
+        n = v.shape[0]
+        bb, vb = np.empty(block, b.dtype), np.empty(block, v.dtype)
+        hb, cb = np.empty(block, np.int64), np.empty(block, np.int64)
+        sb = np.empty(block, np.bool_)
+        for start in range(0, n, block):
+            m = min(block, n - start)
+            bb[:m], vb[:m] = b[start:start + m], v[start:start + m]
+            hb[:m] = held[start:start + m]
+            cb[:m] = 0
+            for k in range(n_steps):
+                for j in range(m):
+                    x = a * vb[j] + bb[j]  # lif_step: v * decay + gain * (E_L + R I)
+                    if refractory:
+                        h = hb[j]
+                        s = (x >= theta) & (h == 0)
+                        vb[j] = reset if (s | (h > 0)) else x
+                        hb[j] = ref_steps if s else max(h - 1, 0)
+                    else:
+                        s = x >= theta
+                        vb[j] = reset if s else x
+                    cb[j] += s
                     if record:
-                        spikes[k, j] = True
-                else:
-                    v[j] = x
+                        sb[j] = s
+                if record:
+                    spikes[k, start:start + m] = sb[:m]
+            v[start:start + m] = vb[:m]
+            held[start:start + m] = hb[:m]
+            counts[start:start + m] += cb[:m]
+
+    return kernel
 
 
 _KERNELS: dict = {}
 
 
-def _compiled(kind: str, refractory: bool):
-    """The numba-compiled kernel (compiled once per process, cached on disk by numba)."""
-    key = "refractory" if refractory else kind
+def _compiled(record: bool, refractory: bool):
+    """The numba-compiled kernel for these constants (compiled once per process)."""
+    key = (record, refractory)
     if key not in _KERNELS:
         import numba
 
-        py = {"count": _count_kernel, "record": _record_kernel,
-              "refractory": _refractory_kernel}[key]
         # No fastmath: the kernel must round exactly as numpy does (no fused multiply-add).
-        _KERNELS[key] = numba.njit(cache=True, fastmath=False, error_model="numpy")(py)
+        _KERNELS[key] = numba.njit(cache=True, fastmath=False, error_model="numpy")(
+            _make_kernel(record, refractory))
     return _KERNELS[key]

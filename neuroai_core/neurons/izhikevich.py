@@ -19,6 +19,12 @@ Two integrators are offered and named, because the firing rates depend on them:
   fine Euler and IB's opening burst shrinks to a doublet (the tests record the rates).
 
 In both, a neuron whose new ``v`` reaches 30 mV spikes in that step and is reset at once.
+The integrator is a parameter (``IzhikevichParams.method``); the paper's scheme is
+``replace(params, method="paper", dt_ms=PAPER_DT_MS)``.
+
+The model follows the neuron contract (:mod:`neuroai_core.neurons.contract`):
+``izhikevich_step(current, IzhikevichState(v_mV, u), params) -> (spikes, new_state)``;
+``simulate(IZHIKEVICH, params, current, t_ms)`` runs it, on numpy arrays or torch tensors.
 
 References
 ----------
@@ -30,11 +36,13 @@ Used in: M1T2 Cellular diversity.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from typing import Literal
+from dataclasses import dataclass
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike
+
+from neuroai_core.neurons.contract import NeuronModel, as_like, full_like, module_of
 
 Method = Literal["euler", "paper"]
 IZHIKEVICH_METHODS: tuple[str, ...] = ("euler", "paper")
@@ -42,6 +50,8 @@ IZHIKEVICH_METHODS: tuple[str, ...] = ("euler", "paper")
 PAPER_DT_MS = 1.0
 #: Spike cut-off of the model, in mV.
 V_PEAK_MV = 30.0
+#: Resting voltage the paper starts from, in mV.
+V0_MV = -65.0
 
 
 @dataclass(frozen=True)
@@ -50,8 +60,10 @@ class IzhikevichParams:
 
     ``a`` (1/ms) is the rate of the recovery variable, ``b`` its sensitivity to ``v``,
     ``c`` (mV) the reset voltage and ``d`` (mV/ms) the jump of ``u`` at each spike.
-    ``dt_ms`` is the step of the ``"euler"`` integrator: with 0.025 ms every preset's rate
-    at ``I = 10`` lies within 1.5% of its small-step limit (0.1 ms: within 6%).
+    ``dt_ms`` is the step: with 0.025 ms and ``"euler"`` every preset's rate at ``I = 10``
+    lies within 1.5% of its small-step limit (0.1 ms: within 6%). ``method`` is the
+    integrator, ``"euler"`` or ``"paper"`` (the paper's scheme is meant with
+    ``dt_ms = PAPER_DT_MS = 1``).
     """
 
     a: float = 0.02
@@ -59,6 +71,7 @@ class IzhikevichParams:
     c: float = -65.0
     d: float = 8.0
     dt_ms: float = 0.025
+    method: Method = "euler"
 
     def __post_init__(self) -> None:
         if not self.a > 0:
@@ -70,6 +83,8 @@ class IzhikevichParams:
                 f"dt_ms must lie in (0, {PAPER_DT_MS}] ms, got {self.dt_ms!r}: "
                 "larger steps let the quadratic term blow up"
             )
+        if self.method not in IZHIKEVICH_METHODS:
+            raise ValueError(f"method must be one of {IZHIKEVICH_METHODS}, got {self.method!r}")
 
 
 #: The seven cell classes of Izhikevich (2003), figure 2, as (a, b, c, d).
@@ -91,34 +106,49 @@ IZHIKEVICH_PRESETS: dict[str, IzhikevichParams] = {
 }
 
 
-def _check_method(method: str) -> None:
-    if method not in IZHIKEVICH_METHODS:
-        raise ValueError(f"method must be one of {IZHIKEVICH_METHODS}, got {method!r}")
+class IzhikevichState(NamedTuple):
+    """State of Izhikevich neurons: arrays or tensors of shape (n_neurons,)."""
+
+    v_mV: Any
+    #: Recovery variable, in mV/ms.
+    u: Any
+
+
+def izhikevich_initial_state(params: IzhikevichParams, like, v0_mV=None) -> IzhikevichState:
+    """Neurons at ``v0_mV`` (default the paper's -65 mV) with ``u = b v``.
+
+    ``like`` (array or tensor of shape (n_neurons,)) gives the shape, module, float dtype
+    and device.
+    """
+    like = like.reshape(1) if like.ndim == 0 else like
+    v = full_like(like, V0_MV)
+    if v0_mV is not None:
+        v = v * 0 + as_like(v0_mV, v)
+    return IzhikevichState(v, params.b * v)
 
 
 def _dv_dt(v, u, i):
     return 0.04 * v * v + 5.0 * v + 140.0 - u + i
 
 
-def izhikevich_step(v_mV, u, i, params: IzhikevichParams, method: Method = "euler"):
+def izhikevich_step(current, state: IzhikevichState, params: IzhikevichParams):
     """Advance Izhikevich neurons by one step of ``params.dt_ms``.
+
+    Works on numpy arrays and on torch tensors alike (any device, any float dtype).
 
     Parameters
     ----------
-    v_mV : ndarray of shape (n_neurons,)
-        Membrane voltage before the step, in mV.
-    u : ndarray of shape (n_neurons,)
-        Recovery variable before the step, in mV/ms.
-    i : float or ndarray broadcastable to ``v_mV``
-        Input during the step, in mV/ms.
+    current : float, array or tensor broadcastable to ``state.v_mV``
+        Input during the step, in mV/ms (the paper's ``I``).
+    state : IzhikevichState
+        ``v_mV`` (mV) and ``u`` (mV/ms), of shape (n_neurons,), before the step.
     params : IzhikevichParams
-    method : {"euler", "paper"}
 
     Returns
     -------
-    v_new, u_new : ndarrays of shape (n_neurons,)
+    spikes : boolean array or tensor of shape (n_neurons,)
+    new_state : IzhikevichState
         State after the step (``c`` and ``u + d`` for a neuron that spiked).
-    spiked : boolean ndarray of shape (n_neurons,)
 
     Notes
     -----
@@ -127,123 +157,25 @@ def izhikevich_step(v_mV, u, i, params: IzhikevichParams, method: Method = "eule
     ``v <- v + dt/2 f(v, u, I)``, then ``u' = u + dt a (b v' - u)``. Then every neuron
     with ``v' >= 30`` spikes: ``v' <- c``, ``u' <- u' + d``.
     """
-    _check_method(method)
     p, dt = params, params.dt_ms
-    if method == "euler":
-        v_new = v_mV + dt * _dv_dt(v_mV, u, i)
-        u_new = u + dt * p.a * (p.b * v_mV - u)
+    v, u = state
+    if p.method == "euler":
+        v_new = v + dt * _dv_dt(v, u, current)
+        u_new = u + dt * p.a * (p.b * v - u)
     else:
-        v_new = v_mV + 0.5 * dt * _dv_dt(v_mV, u, i)
-        v_new = v_new + 0.5 * dt * _dv_dt(v_new, u, i)
+        v_new = v + 0.5 * dt * _dv_dt(v, u, current)
+        v_new = v_new + 0.5 * dt * _dv_dt(v_new, u, current)
         u_new = u + dt * p.a * (p.b * v_new - u)
+    xp = module_of(v_new)
     spiked = v_new >= V_PEAK_MV
-    v_new = np.where(spiked, p.c, v_new)
-    u_new = np.where(spiked, u_new + p.d, u_new)
-    return v_new, u_new, spiked
+    v_new = xp.where(spiked, p.c, v_new)
+    u_new = xp.where(spiked, u_new + p.d, u_new)
+    return spiked, IzhikevichState(v_new, u_new)
 
 
-@dataclass
-class IzhikevichResult:
-    """What :func:`simulate_izhikevich` returns (numpy arrays).
-
-    Attributes
-    ----------
-    t_ms : ndarray of shape (n_steps,)
-        Time at the end of each step.
-    v_mV, u : ndarray of shape (n_steps, n_neurons), or None
-        State after each step (``c`` in a step with a spike); None when not recorded.
-    spikes : boolean ndarray of shape (n_steps, n_neurons)
-    spike_times_ms : list of n_neurons ndarrays
-    """
-
-    t_ms: np.ndarray
-    v_mV: np.ndarray | None
-    u: np.ndarray | None
-    spikes: np.ndarray
-    spike_times_ms: list[np.ndarray] = field(repr=False)
-
-    @property
-    def spike_counts(self) -> np.ndarray:
-        """Number of spikes of each neuron, of shape (n_neurons,)."""
-        return self.spikes.sum(axis=0)
-
-    @property
-    def rates_hz(self) -> np.ndarray:
-        """Mean firing rate of each neuron over the whole run, in Hz."""
-        return self.spike_counts / (self.t_ms[-1] / 1000.0)
-
-
-def current_matrix(current: ArrayLike, n_steps: int, name: str = "current") -> np.ndarray:
-    """Broadcast a scalar, (n_neurons,) or (n_steps, n_neurons) input to 2-D float."""
-    cur = np.asarray(current)
-    cur = cur.astype(np.result_type(cur.dtype, np.float32), copy=False)
-    if cur.ndim == 0:
-        cur = cur.reshape(1)
-    if cur.ndim == 1:
-        cur = np.broadcast_to(cur, (n_steps, cur.shape[0]))
-    if cur.ndim != 2 or cur.shape[0] != n_steps:
-        raise ValueError(
-            f"{name} must be a scalar, shape (n_neurons,) or shape (n_steps, n_neurons) "
-            f"with n_steps={n_steps}; got shape {cur.shape}"
-        )
-    return cur
-
-
-def spike_times_from_raster(spikes: np.ndarray, t_ms: np.ndarray) -> list[np.ndarray]:
-    """Spike times of each neuron from a boolean raster of shape (n_steps, n_neurons)."""
-    return [t_ms[spikes[:, j]] for j in range(spikes.shape[1])]
-
-
-def simulate_izhikevich(
-    params: IzhikevichParams,
-    current: ArrayLike,
-    t_ms: float,
-    dt_ms: float | None = None,
-    method: Method = "euler",
-    v0_mV: ArrayLike = -65.0,
-    record_v: bool = True,
-) -> IzhikevichResult:
-    """Simulate a batch of independent Izhikevich neurons for ``t_ms`` milliseconds.
-
-    Parameters
-    ----------
-    params : IzhikevichParams
-    current : float or ndarray of shape (n_neurons,) or (n_steps, n_neurons)
-        Constant or time-varying input, in mV/ms (the paper's ``I``).
-    t_ms : float
-        Duration; ``n_steps = round(t_ms / dt_ms)``.
-    dt_ms : float, optional
-        Step. Default: ``params.dt_ms`` for ``"euler"``, 1 ms for ``"paper"``.
-    method : {"euler", "paper"}
-    v0_mV : float or ndarray of shape (n_neurons,)
-        Initial voltage (the paper's -65 mV); ``u`` starts at ``b * v0``.
-    record_v : bool
-        Keep ``v`` and ``u`` (memory ``2 x n_steps x n_neurons``).
-
-    Returns
-    -------
-    IzhikevichResult
-    """
-    _check_method(method)
-    if not t_ms > 0:
-        raise ValueError(f"t_ms must be positive, got {t_ms!r}")
-    if dt_ms is None:
-        dt_ms = params.dt_ms if method == "euler" else PAPER_DT_MS
-    params = replace(params, dt_ms=dt_ms)
-    n_steps = int(round(t_ms / dt_ms))
-    cur = current_matrix(current, n_steps)
-    n = cur.shape[1]
-    v = np.broadcast_to(np.asarray(v0_mV, dtype=cur.dtype), (n,)).copy()
-    u = params.b * v
-    spikes = np.zeros((n_steps, n), dtype=bool)
-    vs = np.empty((n_steps, n), dtype=cur.dtype) if record_v else None
-    us = np.empty((n_steps, n), dtype=cur.dtype) if record_v else None
-    for k in range(n_steps):
-        v, u, spikes[k] = izhikevich_step(v, u, cur[k], params, method)
-        if record_v:
-            vs[k], us[k] = v, u
-    t = np.arange(1, n_steps + 1) * dt_ms
-    return IzhikevichResult(t, vs, us, spikes, spike_times_from_raster(spikes, t))
+#: The Izhikevich model under the neuron contract.
+IZHIKEVICH = NeuronModel("izhikevich", IzhikevichParams, IzhikevichState, izhikevich_step,
+                         izhikevich_initial_state, "current")
 
 
 FiringClass = Literal["silent", "regular", "bursting", "fast"]

@@ -22,8 +22,9 @@ Two kinds of tuning ``f_j(s)``:
 
 The response of a trial is the spike count of each neuron in a window of ``window_ms``.
 All trials and neurons are simulated at once as one vectorised population of
-``n_trials x n_neurons`` independent cells (:func:`~neuroai_core.neurons.lif_step` on numpy
-arrays), so 8 stimuli x 40 trials x 50 neurons over 200 ms take a fraction of a second.
+``n_trials x n_neurons`` independent cells (``simulate(LIF, ...)`` on numpy arrays, the
+white noise drawn step by step), so 8 stimuli x 40 trials x 50 neurons over 200 ms take
+a fraction of a second.
 
 References
 ----------
@@ -44,7 +45,8 @@ from typing import Literal
 
 import numpy as np
 
-from neuroai_core.neurons.lif import LIFParams, lif_step
+from neuroai_core.neurons.contract import simulate
+from neuroai_core.neurons.lif import LIF, LIFParams
 
 Seed = int | np.random.Generator | None
 Tuning = Literal["cosine", "random"]
@@ -177,13 +179,11 @@ def population_responses(
 def _simulate_counts(current_nA: np.ndarray, window_ms: float, noise_nA: float,
                      params: LIFParams, rng: np.random.Generator) -> np.ndarray:
     """Spike counts of independent LIF cells, one per entry of ``current_nA`` (2-D)."""
-    n_steps = int(round(window_ms / params.dt_ms))
     fast = noise_nA * math.sqrt(params.tau_m_ms / params.dt_ms)
-    v = np.full(current_nA.shape, params.e_leak_mV)
-    ref = np.zeros(current_nA.shape, dtype=np.int64)
-    counts = np.zeros(current_nA.shape, dtype=np.int64)
-    for _ in range(n_steps):
-        i_nA = current_nA + fast * rng.standard_normal(current_nA.shape) if fast else current_nA
-        v, spiked, ref = lif_step(v, i_nA, ref, params, "exact")
-        counts += spiked
-    return counts
+    flat = np.ascontiguousarray(current_nA, dtype=float).ravel()
+
+    def current_at(step: int) -> np.ndarray:
+        return flat + fast * rng.standard_normal(flat.shape) if fast else flat
+
+    res = simulate(LIF, params, current_at, window_ms, record_spikes=False)
+    return res.spike_counts.reshape(current_nA.shape)

@@ -1,4 +1,4 @@
-"""Plotting helpers for TD learning and bandit agents. Every figure gets axis labels with
+"""Plots for TD learning and bandit agents. Every figure gets axis labels with
 units and a title. The models never import this module.
 
 Used in: M2T2 Dopamine as a reward prediction error; M3T1 Four modulators, four knobs.
@@ -9,11 +9,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-
-def _axes(ax, figsize=(7, 3.2)):
-    if ax is None:
-        _, ax = plt.subplots(figsize=figsize)
-    return ax
+from neuroai_core.plots.style import axes
 
 
 def plot_td_errors(deltas, trials, *, cue_step=None, reward_step=None, ax=None,
@@ -28,7 +24,7 @@ def plot_td_errors(deltas, trials, *, cue_step=None, reward_step=None, ax=None,
     cue_step, reward_step : int, optional
         Marked by vertical lines.
     """
-    ax = _axes(ax)
+    ax = axes(ax)
     colors = plt.cm.viridis(np.linspace(0, 0.9, len(trials)))
     steps = np.arange(deltas.shape[1])
     for k, c in zip(trials, colors, strict=True):
@@ -47,7 +43,7 @@ def plot_td_errors(deltas, trials, *, cue_step=None, reward_step=None, ax=None,
 
 def plot_td_heatmap(deltas, *, ax=None, title="Prediction error over learning"):
     """Image of the prediction error, trials down and time steps across."""
-    ax = _axes(ax, figsize=(7, 4))
+    ax = axes(ax, figsize=(7, 4))
     lim = max(float(np.max(np.abs(deltas))), 1e-12)
     im = ax.imshow(deltas, aspect="auto", cmap="RdBu_r", vmin=-lim, vmax=lim,
                    interpolation="nearest")
@@ -69,7 +65,7 @@ def plot_bandit_run(run, bandit, *, ax=None, window=10, label=None, color=None,
     window : int
         Width of the moving average, in trials.
     """
-    ax = _axes(ax)
+    ax = axes(ax)
     correct = (run.choices == bandit.best_arm).astype(float)
     smooth = np.convolve(correct, np.ones(window) / window, mode="same")
     ax.plot(np.arange(1, len(smooth) + 1), smooth, color=color, label=label, lw=1.2)
@@ -86,7 +82,7 @@ def plot_bandit_run(run, bandit, *, ax=None, window=10, label=None, color=None,
 
 def plot_learning_rate(run, bandit, *, ax=None, title="Learning rate of the agent"):
     """Learning rate used on each trial, with change points."""
-    ax = _axes(ax)
+    ax = axes(ax)
     ax.plot(np.arange(1, len(run.alphas) + 1), run.alphas, color="tab:purple", lw=1.0)
     for c in bandit.change_points:
         ax.axvline(c + 1, color="gray", lw=0.8, ls=":")

@@ -1,7 +1,11 @@
-"""A heterogeneous population of LIF neurons, and a linear read-out of what it encodes.
+"""Heterogeneous LIF populations: time constants to draw, inputs, and a linear read-out.
 
 Each neuron ``j`` integrates ``tau_j dV/dt = -(V - E_L) + R I_j`` with its own membrane
-time constant ``tau_j``; everything else is shared (:class:`~neuroai_core.neurons.LIFParams`).
+time constant ``tau_j``; everything else is shared. Such a population is an ordinary LIF
+simulation with one time constant per neuron::
+
+    simulate(LIF, replace(params, tau_m_ms=sample_time_constants(40, 20.0, 0.5)), ...)
+
 The time constants are drawn from a gamma or a lognormal distribution with a given mean
 and coefficient of variation (CV = standard deviation / mean); CV = 0 gives the
 homogeneous population. A gamma distribution with shape ``k`` and scale ``theta`` has
@@ -30,8 +34,6 @@ from typing import Literal
 import numpy as np
 import torch
 from numpy.typing import ArrayLike
-
-from neuroai_core.neurons.lif import LIFParams, LIFResult, Method, _as_current, _check_method
 
 Distribution = Literal["gamma", "lognormal"]
 DISTRIBUTIONS: tuple[str, ...] = ("gamma", "lognormal")
@@ -76,103 +78,6 @@ def sample_time_constants(
         return rng.gamma(shape=1.0 / cv**2, scale=mean_ms * cv**2, size=n_neurons)
     sigma2 = math.log1p(cv**2)
     return rng.lognormal(math.log(mean_ms) - sigma2 / 2, math.sqrt(sigma2), size=n_neurons)
-
-
-def simulate_lif_population(
-    params: LIFParams,
-    tau_m_ms: ArrayLike,
-    current_nA,
-    t_ms: float,
-    method: Method = "exact",
-    v0_mV=None,
-    record_v: bool = True,
-) -> LIFResult:
-    """Simulate LIF neurons that differ in their membrane time constants.
-
-    Parameters
-    ----------
-    params : LIFParams
-        Shared parameters; ``params.tau_m_ms`` is replaced by ``tau_m_ms``.
-    tau_m_ms : array_like of shape (n_neurons,)
-        Each neuron's membrane time constant, in ms.
-    current_nA : float, array or tensor of shape (n_neurons,) or (n_steps, n_neurons)
-        As in :func:`~neuroai_core.neurons.simulate_lif`; numpy in, numpy out.
-    t_ms : float
-    method : {"exact", "euler"}
-    v0_mV : float or array of shape (n_neurons,), optional
-        Initial voltage; defaults to ``e_leak_mV``.
-    record_v : bool
-
-    Returns
-    -------
-    LIFResult
-
-    Notes
-    -----
-    The update is that of :func:`~neuroai_core.neurons.lif_step` with a decay per
-    neuron: ``exact``: ``V <- V_inf + (V - V_inf) exp(-dt / tau_j)``; ``euler``:
-    ``V <- V + dt / tau_j (V_inf - V)``. With all ``tau_j`` equal to ``params.tau_m_ms``
-    the result equals :func:`~neuroai_core.neurons.simulate_lif`'s (to rounding).
-    """
-    _check_method(method)
-    if not t_ms > 0:
-        raise ValueError(f"t_ms must be positive, got {t_ms!r}")
-    tau = _checked_taus(tau_m_ms, params, method)
-    n_steps, n = int(round(t_ms / params.dt_ms)), len(tau)
-    cur, was_numpy = _as_current(current_nA, n_steps)
-    if cur.shape[1] == 1:
-        cur = cur.expand(n_steps, n)
-    if cur.shape[1] != n:
-        raise ValueError(f"current_nA has {cur.shape[1]} neurons, tau_m_ms has {n}")
-    factor = np.exp(-params.dt_ms / tau) if method == "exact" else params.dt_ms / tau
-    factor = torch.as_tensor(factor, dtype=cur.dtype, device=cur.device)
-    v = torch.full((n,), params.e_leak_mV, dtype=cur.dtype, device=cur.device)
-    if v0_mV is not None:
-        v = v + torch.as_tensor(v0_mV, dtype=cur.dtype, device=cur.device) - params.e_leak_mV
-    ref = torch.zeros(n, dtype=torch.int64, device=cur.device)
-    spikes = torch.zeros((n_steps, n), dtype=torch.bool, device=cur.device)
-    vs = torch.empty((n_steps, n), dtype=cur.dtype, device=cur.device) if record_v else None
-    for k in range(n_steps):
-        v, spikes[k], ref = population_step(v, cur[k], ref, factor, params, method)
-        if vs is not None:
-            vs[k] = v
-    t = np.arange(1, n_steps + 1) * params.dt_ms
-    raster = spikes.cpu().numpy()
-    times = [t[raster[:, j]] for j in range(n)]
-    if was_numpy:
-        return LIFResult(t, None if vs is None else vs.cpu().numpy(), raster, times)
-    return LIFResult(t, vs, spikes, times)
-
-
-def _checked_taus(tau_m_ms: ArrayLike, params: LIFParams, method: str) -> np.ndarray:
-    tau = np.asarray(tau_m_ms, dtype=float)
-    if tau.ndim != 1 or tau.size == 0 or not np.all(tau > 0):
-        raise ValueError("tau_m_ms must be a non-empty 1-D array of positive time constants, "
-                         f"got shape {tau.shape} with min {tau.min() if tau.size else None!r}")
-    if method == "euler" and tau.min() < params.dt_ms:
-        raise ValueError(f"tau_m_ms has a value {tau.min():.3g} ms below "
-                         f"dt_ms={params.dt_ms!r} (unstable with Euler): use method='exact'")
-    return tau
-
-
-def population_step(v_mV, i_nA, ref_steps, factor, params: LIFParams, method: Method = "exact"):
-    """One step of :func:`~neuroai_core.neurons.lif_step` with a per-neuron decay.
-
-    ``factor`` (tensor of shape (n_neurons,)) is ``exp(-dt / tau_j)`` for ``"exact"`` and
-    ``dt / tau_j`` for ``"euler"``; the other arguments and the returned
-    ``(v_new, spiked, ref_new)`` are as in :func:`~neuroai_core.neurons.lif_step`.
-    """
-    p = params
-    v_inf = p.e_leak_mV + p.r_m_MOhm * i_nA
-    if method == "exact":
-        v_int = v_inf + (v_mV - v_inf) * factor
-    else:
-        v_int = v_mV + factor * (v_inf - v_mV)
-    refractory = ref_steps > 0
-    spiked = (v_int >= p.v_threshold_mV) & ~refractory
-    v_new = torch.where(refractory | spiked, torch.full_like(v_int, p.v_reset_mV), v_int)
-    ref_new = torch.where(spiked, p.ref_steps, ref_steps - refractory.long())
-    return v_new, spiked, ref_new
 
 
 def smooth_noise(

@@ -1,4 +1,4 @@
-"""Plotting helpers for local learning rules: Oja's neuron, STDP windows, eligibility
+"""Plots for local learning rules: Oja's neuron, STDP windows, eligibility
 traces and reward-modulated STDP. Every figure gets axis labels with units and a title.
 
 The rules never import this module.
@@ -11,11 +11,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-
-def _axes(ax, figsize=(6, 3.2)):
-    if ax is None:
-        _, ax = plt.subplots(figsize=figsize)
-    return ax
+from neuroai_core.plots.style import axes
 
 
 def plot_oja_2d(x, w_history, pc1, *, ax=None, title="Oja's neuron finds the principal axis"):
@@ -28,7 +24,7 @@ def plot_oja_2d(x, w_history, pc1, *, ax=None, title="Oja's neuron finds the pri
     pc1 : ndarray of shape (2,)
         Unit leading eigenvector of the input covariance.
     """
-    ax = _axes(ax, (5, 5))
+    ax = axes(ax, (5, 5))
     ax.scatter(x[:, 0], x[:, 1], s=4, alpha=0.25, color="0.5", label="inputs x")
     ax.plot(w_history[:, 0], w_history[:, 1], color="tab:orange", lw=1, label="w during learning")
     w = w_history[-1]
@@ -76,7 +72,7 @@ def plot_stdp_window(dt_ms, curves, *, ax=None, title="STDP window"):
     curves : dict label -> ndarray of shape (n,)
         Weight change per spike pair.
     """
-    ax = _axes(ax)
+    ax = axes(ax, (6, 3.2))
     for label, w in curves.items():
         pos, neg = dt_ms > 0, dt_ms < 0
         line, = ax.plot(dt_ms[pos], w[pos], label=label)
@@ -127,7 +123,7 @@ def plot_rstdp(result, *, ax=None, title="R-STDP: dopamine strengthens the rewar
     ----------
     result : RSTDPResult
     """
-    ax = _axes(ax, (7, 3.5))
+    ax = axes(ax, (7, 3.5))
     mean = result.w_mV.mean(axis=1)
     for j in range(1, mean.shape[1]):
         ax.plot(result.t_s, mean[:, j], color="0.6", lw=1,

@@ -1,9 +1,8 @@
-"""Plotting helpers for cellular diversity: spiking traces, f-I curves, ISIs, rasters and
-population read-outs. Every figure gets axis labels with units and a title.
+"""Plots of single neurons and populations: voltage traces, f-I curves, firing patterns of
+cell classes, time constants, linear read-outs. Every figure gets axis labels with units and
+a title.
 
-The models never import this module.
-
-Used in: M1T2 Cellular diversity.
+Used in: M1T1 The LIF neuron; M1T2 Cellular diversity.
 """
 
 from __future__ import annotations
@@ -12,10 +11,54 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import FormatStrFormatter
 
+from neuroai_core.plots.style import axes
 
-def _axes(ax, figsize=(7, 3.2)):
-    if ax is None:
-        _, ax = plt.subplots(figsize=figsize)
+
+def plot_voltage(t_ms, v_mV, *, spike_times_ms=None, threshold_mV=None, ax=None,
+                 title="Membrane voltage"):
+    """Plot one voltage trace, with spikes as vertical ticks and the threshold dashed.
+
+    Parameters
+    ----------
+    t_ms : array of shape (n_steps,)
+    v_mV : array of shape (n_steps,)
+    spike_times_ms : array, optional
+    threshold_mV : float, optional
+    """
+    ax = axes(ax)
+    ax.plot(t_ms, v_mV, color="tab:blue", lw=1.2, label="V(t)")
+    if threshold_mV is not None:
+        ax.axhline(threshold_mV, color="tab:red", ls="--", lw=1, label="threshold")
+    if spike_times_ms is not None and len(spike_times_ms):
+        top = np.max(v_mV) if threshold_mV is None else threshold_mV
+        ax.vlines(spike_times_ms, top, top + 10.0, color="k", lw=1, label="spikes")
+    ax.set_xlabel("time (ms)")
+    ax.set_ylabel("membrane voltage (mV)")
+    ax.set_title(title)
+    ax.legend(loc="lower right", fontsize="small")
+    return ax
+
+
+def plot_fi_curve(current_nA, rate_hz, *, theory_hz=None, ax=None,
+                  title="f-I curve of the LIF neuron"):
+    """Plot simulated firing rates against input current, optionally beside the theory.
+
+    Parameters
+    ----------
+    current_nA : array of shape (n,)
+    rate_hz : array of shape (n,)
+        Simulated rates.
+    theory_hz : array of shape (n,), optional
+        Analytic rates at the same currents.
+    """
+    ax = axes(ax)
+    if theory_hz is not None:
+        ax.plot(current_nA, theory_hz, color="tab:red", lw=2, label="formula")
+    ax.plot(current_nA, rate_hz, "o", color="tab:blue", ms=4, label="simulation")
+    ax.set_xlabel("input current I (nA)")
+    ax.set_ylabel("firing rate (Hz)")
+    ax.set_title(title)
+    ax.legend(loc="upper left", fontsize="small")
     return ax
 
 
@@ -31,7 +74,7 @@ def plot_spiking_trace(t_ms, v_mV, spike_times_ms=(), *, peak_mV=30.0, ax=None,
     peak_mV : float
         Spike peak (30 mV for the Izhikevich model).
     """
-    ax = _axes(ax)
+    ax = axes(ax)
     ax.plot(t_ms, v_mV, color=color, lw=1.0, label=label)
     if len(spike_times_ms):
         idx = np.clip(np.searchsorted(t_ms, spike_times_ms) - 1, 0, len(t_ms) - 1)
@@ -77,7 +120,7 @@ def plot_fi_curves(current, rates_hz, *, ax=None, unit="mV/ms",
     unit : str
         Unit of the input, for the axis label.
     """
-    ax = _axes(ax)
+    ax = axes(ax)
     for name, rate in rates_hz.items():
         ax.plot(current, rate, "o-", ms=3, lw=1.2, label=name)
     ax.set_xlabel(f"input I ({unit})")
@@ -96,7 +139,7 @@ def plot_isi_sequence(isi_ms, *, ax=None, title="Inter-spike intervals"):
     ----------
     isi_ms : dict name -> array of shape (n_intervals,)
     """
-    ax = _axes(ax)
+    ax = axes(ax)
     for name, isi in isi_ms.items():
         ax.plot(np.arange(1, len(isi) + 1), isi, "o-", ms=3, lw=1, label=name)
     if any(len(isi) for isi in isi_ms.values()):
@@ -110,21 +153,6 @@ def plot_isi_sequence(isi_ms, *, ax=None, title="Inter-spike intervals"):
     return ax
 
 
-def plot_raster(spike_times_ms, *, ax=None, title="Spike raster", color="k"):
-    """Spike raster: one row per neuron.
-
-    Parameters
-    ----------
-    spike_times_ms : list of n_neurons arrays
-    """
-    ax = _axes(ax)
-    ax.eventplot(spike_times_ms, colors=color, linelengths=0.8, linewidths=0.8)
-    ax.set_xlabel("time (ms)")
-    ax.set_ylabel("neuron index")
-    ax.set_title(title)
-    return ax
-
-
 def plot_time_constants(tau_ms, *, ax=None, bins=20, title="Membrane time constants"):
     """Histogram of the membrane time constants of a population.
 
@@ -132,7 +160,7 @@ def plot_time_constants(tau_ms, *, ax=None, bins=20, title="Membrane time consta
     ----------
     tau_ms : array of shape (n_neurons,)
     """
-    ax = _axes(ax)
+    ax = axes(ax)
     ax.hist(tau_ms, bins=bins, color="tab:purple", alpha=0.8)
     ax.set_xlabel("membrane time constant tau_m (ms)")
     ax.set_ylabel("number of neurons")
@@ -150,7 +178,7 @@ def plot_decoding(t_ms, target, predictions, *, ax=None, unit="a.u.",
     target : array of shape (n_samples,)
     predictions : dict label -> array of shape (n_samples,)
     """
-    ax = _axes(ax, figsize=(8, 3.2))
+    ax = axes(ax, figsize=(8, 3.2))
     ax.plot(t_ms, target, color="k", lw=2, label="input")
     for label, pred in predictions.items():
         ax.plot(t_ms, pred, lw=1.2, label=label)

@@ -9,11 +9,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-
-def _axes(ax, size=(4.2, 3.6)):
-    if ax is None:
-        _, ax = plt.subplots(figsize=size)
-    return ax
+from neuroai_core.plots.style import axes
 
 
 def plot_accuracy_matrix(R, *, ax=None, title="Accuracy matrix R[i, j]"):
@@ -24,7 +20,7 @@ def plot_accuracy_matrix(R, *, ax=None, title="Accuracy matrix R[i, j]"):
     R : array of shape (n_tasks, n_tasks), accuracies in [0, 1]
     """
     R = np.asarray(R, dtype=float)
-    ax = _axes(ax)
+    ax = axes(ax, (4.2, 3.6))
     T = R.shape[0]
     im = ax.imshow(R, vmin=0.0, vmax=1.0, cmap="viridis")
     for i in range(T):
@@ -47,7 +43,7 @@ def plot_task_accuracies(R, *, ax=None, title="Accuracy on each task over traini
     Each line starts when its task is trained; earlier points are left out.
     """
     R = np.asarray(R, dtype=float)
-    ax = _axes(ax, size=(5.5, 3.4))
+    ax = axes(ax, (5.5, 3.4))
     T = R.shape[0]
     labels = task_labels or [f"task {j + 1}" for j in range(T)]
     for j in range(T):
@@ -79,7 +75,7 @@ def plot_comparison(rows: list[dict], *, metric="average_accuracy", ax=None,
 
     ``rows`` as returned by :func:`neuroai_core.continual.compare`.
     """
-    ax = _axes(ax, size=(8, 3.4))
+    ax = axes(ax, (8, 3.4))
     methods = list(dict.fromkeys(r["method"] for r in rows))
     scenarios = list(dict.fromkeys(r["scenario"] for r in rows))
     width = 0.8 / len(scenarios)

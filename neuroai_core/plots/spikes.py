@@ -1,84 +1,46 @@
-"""Plotting helpers for the tutorials. Every figure gets axis labels with units and a title.
+"""Plots of spike trains and of what they cost: rasters, inter-spike intervals, precision
+of rate estimates, operation counts. Every figure gets axis labels with units and a title.
 
-The models never import this module; it imports the models' result types only.
+Used in: M1T2 Cellular diversity; M1T3 Spikes and energy.
 """
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
-
-def _axes(ax):
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7, 3.2))
-    return ax
+from neuroai_core.plots.style import axes
 
 
-def plot_voltage(t_ms, v_mV, *, spike_times_ms=None, threshold_mV=None, ax=None,
-                 title="Membrane voltage"):
-    """Plot one voltage trace, with spikes as vertical ticks and the threshold dashed.
+def plot_raster(spikes, dt_ms=None, *, ax=None, title="Spike raster", color="k"):
+    """Spike raster: one row per neuron, one tick per spike.
 
     Parameters
     ----------
-    t_ms : array of shape (n_steps,)
-    v_mV : array of shape (n_steps,)
-    spike_times_ms : array, optional
-    threshold_mV : float, optional
+    spikes : boolean array or tensor of shape (n_steps, n_neurons), or list of arrays
+        A raster (then ``dt_ms`` is required; a spike in step k is drawn at
+        ``(k + 1) * dt_ms`` and the time axis spans the whole run), or the spike times in
+        ms of each neuron (e.g. ``SimResult.spike_times_ms``).
+    dt_ms : float, optional
+        Width of a time step, for a raster.
     """
-    ax = _axes(ax)
-    ax.plot(t_ms, v_mV, color="tab:blue", lw=1.2, label="V(t)")
-    if threshold_mV is not None:
-        ax.axhline(threshold_mV, color="tab:red", ls="--", lw=1, label="threshold")
-    if spike_times_ms is not None and len(spike_times_ms):
-        top = np.max(v_mV) if threshold_mV is None else threshold_mV
-        ax.vlines(spike_times_ms, top, top + 10.0, color="k", lw=1, label="spikes")
-    ax.set_xlabel("time (ms)")
-    ax.set_ylabel("membrane voltage (mV)")
-    ax.set_title(title)
-    ax.legend(loc="lower right", fontsize="small")
-    return ax
-
-
-def plot_fi_curve(current_nA, rate_hz, *, theory_hz=None, ax=None,
-                  title="f-I curve of the LIF neuron"):
-    """Plot simulated firing rates against input current, optionally beside the theory.
-
-    Parameters
-    ----------
-    current_nA : array of shape (n,)
-    rate_hz : array of shape (n,)
-        Simulated rates.
-    theory_hz : array of shape (n,), optional
-        Analytic rates at the same currents.
-    """
-    ax = _axes(ax)
-    if theory_hz is not None:
-        ax.plot(current_nA, theory_hz, color="tab:red", lw=2, label="formula")
-    ax.plot(current_nA, rate_hz, "o", color="tab:blue", ms=4, label="simulation")
-    ax.set_xlabel("input current I (nA)")
-    ax.set_ylabel("firing rate (Hz)")
-    ax.set_title(title)
-    ax.legend(loc="upper left", fontsize="small")
-    return ax
-
-
-def plot_raster(spikes, dt_ms, *, ax=None, title="Spike raster", color="k"):
-    """Plot a spike raster: one row per neuron, one tick per spike.
-
-    Parameters
-    ----------
-    spikes : boolean array of shape (n_steps, n_neurons)
-    dt_ms : float
-        Width of a time step; a spike in step k is drawn at (k + 1) * dt_ms.
-    """
-    ax = _axes(ax)
-    steps, neurons = np.nonzero(np.asarray(spikes))
-    ax.scatter((steps + 1) * dt_ms, neurons, marker="|", s=40, color=color, linewidths=1)
-    n_steps, n_neurons = np.shape(spikes)
-    ax.set_xlim(0, n_steps * dt_ms)
-    ax.set_ylim(-0.5, n_neurons - 0.5)
+    ax = axes(ax)
+    if isinstance(spikes, (list, tuple)):
+        times = [np.asarray(t, dtype=float) for t in spikes]
+        n_neurons = len(times)
+    else:
+        if dt_ms is None:
+            raise ValueError("dt_ms is required to plot a raster of shape (n_steps, n_neurons)")
+        raster = spikes.cpu().numpy() if hasattr(spikes, "cpu") else np.asarray(spikes)
+        if raster.ndim != 2:
+            raise ValueError(f"spikes must be a raster of shape (n_steps, n_neurons) or a list "
+                             f"of spike-time arrays, got shape {raster.shape}")
+        n_steps, n_neurons = raster.shape
+        steps, neurons = np.nonzero(raster)
+        times = [(steps[neurons == j] + 1) * dt_ms for j in range(n_neurons)]
+        ax.set_xlim(0, n_steps * dt_ms)
+    ax.eventplot(times, colors=color, linelengths=0.8, linewidths=0.8)
+    ax.set_ylim(-0.5, max(n_neurons, 1) - 0.5)
     ax.yaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
     ax.set_xlabel("time (ms)")
     ax.set_ylabel("neuron index")
@@ -96,7 +58,7 @@ def plot_isi_histogram(intervals_ms, *, rate_hz=None, ax=None, bins=40,
     intervals_ms : array of shape (n_intervals,)
     rate_hz : float, optional
     """
-    ax = _axes(ax)
+    ax = axes(ax)
     x = np.asarray(intervals_ms, dtype=float)
     ax.hist(x, bins=bins, density=True, color="tab:blue", alpha=0.6, label="simulation")
     if rate_hz is not None and len(x):
@@ -122,7 +84,7 @@ def plot_rate_precision(window_ms, relative_error, *, theory=None, ax=None,
     theory : array of shape (n,), optional
         The predicted error, e.g. ``1 / sqrt(rate * window)``.
     """
-    ax = _axes(ax)
+    ax = axes(ax)
     if theory is not None:
         ax.loglog(window_ms, theory, color="tab:red", lw=2, label="1 / sqrt(rate x window)")
     ax.loglog(window_ms, relative_error, "o", color="tab:blue", ms=5, label="simulation")
@@ -145,7 +107,7 @@ def plot_operation_counts(rates_hz, spiking_ops, dense_ops, *, ax=None,
     spiking_ops, dense_ops : array of shape (n,) or float
         Operations of each layer at each rate (a float draws a constant line).
     """
-    ax = _axes(ax)
+    ax = axes(ax)
     rates = np.asarray(rates_hz, dtype=float)
     ax.plot(rates, np.broadcast_to(spiking_ops, rates.shape), "o-", color="tab:blue",
             ms=4, label=labels[0])
