@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
-# The two set-up commands of the README. Each creates (or reuses) the virtual environment
+# The set-up commands of the README. Each creates (or reuses) the virtual environment
 # .venv from the pinned requirements-dev.txt, then:
-#   ./dev.sh build   builds the course: student versions, checks, website (neuroai build)
-#   ./dev.sh test    runs the whole test suite (extra arguments go to pytest)
-#   ./dev.sh shell   opens a shell with the environment active
+#   ./dev.sh build          builds the course: student versions, checks, website (neuroai build;
+#                           extra arguments go to it, e.g. --force, --strict)
+#   ./dev.sh test           runs the whole test suite, as CI does (extra arguments go to pytest)
+#   ./dev.sh test --fast    the fast tier (no notebook runs, site builds or benchmarks: the
+#                           tests marked slow are left out), to run before every commit
+#   ./dev.sh shell          opens a shell with the environment active
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 VENV="${NEUROAI_VENV:-.venv}"
 PYTHON="${PYTHON:-python3}"
 
 ensure_venv() {
+  local start=$SECONDS
+  echo "== install: environment $VENV"
   "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))' || {
     echo "dev.sh: Python 3.10 or newer is needed; set PYTHON=/path/to/python3.x" >&2; exit 1; }
   [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
@@ -24,13 +29,19 @@ ensure_venv() {
     "$VENV/bin/python" -c 'import neuroai_core, neuroai_course, nbgrader, jupyter_book, pytest' \
       || { echo "dev.sh: the install failed (see above)" >&2; exit 1; }
     echo "$want" > "$stamp"
+    echo "== install: done in $((SECONDS - start)) s"
+  else
+    echo "== install: up to date (requirements unchanged)"
   fi
   export PATH="$PWD/$VENV/bin:$PATH"
 }
 
 case "${1:-}" in
   build) shift; ensure_venv; exec neuroai build "$@" ;;
-  test)  shift; ensure_venv; exec python -m pytest -n 2 "$@" ;;
+  test)  shift; ensure_venv
+         if [ "${1:-}" = "--fast" ]; then shift; exec python -m pytest -n 2 -m "not slow" "$@"; fi
+         exec python -m pytest -n 2 "$@" ;;
   shell) ensure_venv; exec "${SHELL:-bash}" ;;
-  *) echo "usage: ./dev.sh build | test [pytest args] | shell" >&2; exit 2 ;;
+  *) echo "usage: ./dev.sh build [neuroai build args] | test [--fast] [pytest args] | shell" >&2
+     exit 2 ;;
 esac

@@ -5,4 +5,4 @@ plotting, widgets and student-facing checks. It imports numpy, torch and matplot
 ipywidgets lazily; never the course tooling (that is :mod:`neuroai_course`).
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -6,11 +6,17 @@ pointing at the student version. The instructor build (``--instructor``) also sh
 solution and full test, behind a toggle. Pages are staged under ``_build/`` with the
 root's ``_config.yml``, ``_toc.yml`` and ``book/``, and Jupyter Book runs with warnings
 as errors.
+
+Repeating a build is cheap: an executed source is reused while its inputs are unchanged
+(:func:`neuroai_course.check.run_key`), a staged file is rewritten only when its bytes
+change, and Jupyter Book (Sphinx) then rebuilds only the pages whose files changed. After
+a failed build, or with ``force``, every page is rebuilt.
 """
 
 from __future__ import annotations
 
 import copy
+import os
 import re
 import shutil
 import subprocess
@@ -20,7 +26,7 @@ from pathlib import Path
 import nbformat
 
 from neuroai_course import notebooks
-from neuroai_course.check import executed_path, run_source, source_digest
+from neuroai_course.check import executed_path, run_key, run_source
 from neuroai_course.nbgrader_ops import CODE_STUB, TEXT_STUB
 from neuroai_course.project import Course, CourseError, Tutorial
 from neuroai_course.release import badge_cell
@@ -30,12 +36,12 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 SOLUTION_HEADER = "# Reference solution (instructor build only)\n"
 
 
-def executed_source(course: Course, t: Tutorial) -> nbformat.NotebookNode:
-    """The executed source, from the cache when it is up to date with the source."""
+def executed_source(course: Course, t: Tutorial, force: bool = False) -> nbformat.NotebookNode:
+    """The executed source, reused when its inputs are unchanged (unless ``force``)."""
     cached = executed_path(course, t)
-    if cached.exists():
+    if cached.exists() and not force:
         nb = nbformat.read(cached, as_version=4)
-        if nb.metadata.get("neuroai", {}).get("source_sha256") == source_digest(t.source):
+        if nb.metadata.get("neuroai", {}).get("run_key") == run_key(course, t):
             return nb
     return run_source(course, t)[0]
 
@@ -72,28 +78,51 @@ def reader_page(course: Course, t: Tutorial, executed, instructor: bool = False)
     return page
 
 
-def stage(course: Course, src: Path, instructor: bool) -> None:
-    """Lay out the book's sources under ``src``: config, narrative pages, tutorial pages."""
-    shutil.rmtree(src, ignore_errors=True)
-    src.mkdir(parents=True)
+def _put(data: bytes, path: Path) -> None:
+    """Write ``data`` unless ``path`` already holds it (its time stamp then stays, and
+    Sphinx does not rebuild the page)."""
+    if path.is_file() and path.read_bytes() == data:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def stage(course: Course, src: Path, instructor: bool, force: bool = False) -> None:
+    """Lay out the book's sources under ``src``: config, narrative pages, tutorial pages.
+    Unchanged files are left alone, files no longer in the book are removed."""
+    wanted: dict[Path, bytes] = {}
     for name in ("_config.yml", "_toc.yml"):
-        shutil.copyfile(course.root / name, src / name)
-    shutil.copytree(course.root / "book", src / "book")
+        wanted[src / name] = (course.root / name).read_bytes()
+    for path in sorted((course.root / "book").rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            wanted[src / path.relative_to(course.root)] = path.read_bytes()
     for t in course.tutorials():
-        page = reader_page(course, t, executed_source(course, t), instructor)
-        notebooks.write(page, src / f"{t.rel}.ipynb")
+        page = reader_page(course, t, executed_source(course, t, force), instructor)
+        wanted[src / f"{t.rel}.ipynb"] = (nbformat.writes(page) + "\n").encode()
+    if src.exists():
+        for path in sorted(src.rglob("*"), reverse=True):
+            if path.is_file() and path not in wanted:
+                path.unlink()
+            elif path.is_dir() and not any(path.iterdir()):
+                path.rmdir()
+    for path, data in wanted.items():
+        _put(data, path)
 
 
 def jupyter_book() -> str:
     exe = Path(sys.executable).with_name("jupyter-book")
     found = str(exe) if exe.exists() else shutil.which("jupyter-book")
     if not found:
-        raise CourseError("jupyter-book is not installed: pip install 'neuroai-core[course]'")
+        raise CourseError("jupyter-book is not installed: pip install ./neuroai_course")
     return found
 
 
-def build_book(course: Course, instructor: bool = False, out: Path | None = None) -> Path:
-    """Build the site into ``out`` (default ``_build/html``, or ``_build/html-instructor``).
+def build_book(course: Course, instructor: bool = False, out: Path | None = None,
+               force: bool = False) -> Path:
+    """Build the site into ``out`` (default ``_build/html``, or ``_build/html-instructor``);
+    ``force`` re-executes every tutorial and rebuilds every page.
 
     Returns the path of the site's ``index.html``.
     """
@@ -101,14 +130,19 @@ def build_book(course: Course, instructor: bool = False, out: Path | None = None
     flavour = "instructor" if instructor else "student"
     work = course.root / "_build" / f"book-{flavour}"
     out = out or course.root / "_build" / ("html-instructor" if instructor else "html")
-    stage(course, work / "src", instructor)
+    stage(course, work / "src", instructor, force)
+    # Sphinx does not re-read a page whose build warned: after a failure, rebuild all.
+    passed = work / "last-build-passed"
+    rebuild_all = force or not passed.exists()
+    passed.unlink(missing_ok=True)
     cmd = [jupyter_book(), "build", str(work / "src"), "--path-output", str(work),
-           "--all", "-W", "--keep-going", "--builder", "html"]
+           "-W", "--keep-going", "--builder", "html", *(["--all"] if rebuild_all else [])]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode:
         log = re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout + proc.stderr).splitlines()
         problems = [ln for ln in log if "WARNING" in ln or "ERROR" in ln] or log[-5:]
         raise CourseError("the website build failed: " + " | ".join(problems[:5]))
+    passed.touch()
     shutil.rmtree(out, ignore_errors=True)
     shutil.copytree(work / "_build" / "html", out)
     return out / "index.html"

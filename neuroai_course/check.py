@@ -1,61 +1,108 @@
-"""``neuroai check``: prove the invariants of every tutorial (ARCHITECTURE.md).
+"""``neuroai check``: prove the invariants of every tutorial.
 
 For each tutorial: the source runs top to bottom offline within its budget; autograding
 the source gives full marks, within the autograder budget; autograding the untouched
 student version gives zero on every graded cell; ``tutorials/`` is in sync with
 ``solutions/``; the tutorial has its page in ``_toc.yml``.
+
+Budgets are judged on the kernel's CPU time (:class:`neuroai_course.kernels.KernelCPU`),
+not on wall time, so a machine busy with other work does not fail a tutorial; wall time
+is reported beside it. An overrun is a warning (``over_budget``), which ``--strict``
+turns into a failure. A tutorial whose inputs (source, student version, ``_config.yml``,
+science package, tooling, environment, budgets) are unchanged since its last successful
+check is not checked again (:mod:`neuroai_course.cache`).
 """
 
 from __future__ import annotations
 
-import hashlib
+import datetime as dt
 import tempfile
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
 
-from neuroai_course import notebooks
-from neuroai_course.nbgrader_ops import Workspace
+from neuroai_course import cache, notebooks
+from neuroai_course.kernels import KernelCPU
+from neuroai_course.nbgrader_ops import CellScore, Workspace
 from neuroai_course.project import Course, CourseError, Tutorial
 from neuroai_course.release import student_version
 
 RUN_BUDGET_S = 60.0
 AUTOGRADE_BUDGET_S = 20.0
+NAN = float("nan")
 
 
 @dataclass
 class CheckResult:
+    """One tutorial's check. Times in seconds: ``*_cpu_s`` is the kernels' CPU time (what
+    the budgets judge), ``*_wall_s`` the wall time."""
+
     tutorial: Tutorial
     graded: int = 0
     points: float = 0.0
-    run_s: float = float("nan")
-    autograde_s: float = float("nan")
+    run_cpu_s: float = NAN
+    run_wall_s: float = NAN
+    autograde_cpu_s: float = NAN
+    autograde_wall_s: float = NAN
     problems: list[str] = field(default_factory=list)
+    over_budget: list[str] = field(default_factory=list)
+    checked_at: str = ""
+    cached: bool = False
 
     @property
     def ok(self) -> bool:
+        """No violation of an invariant (a budget overrun is not one; see ``strict_ok``)."""
         return not self.problems
 
+    @property
+    def strict_ok(self) -> bool:
+        return self.ok and not self.over_budget
 
-def source_digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    def verdict(self) -> str:
+        return "FAIL" if self.problems else "over budget" if self.over_budget else "ok"
+
+    def to_json(self) -> dict:
+        out = asdict(self)
+        out.pop("tutorial")
+        out.pop("cached")
+        return out
 
 
 def executed_path(course: Course, t: Tutorial) -> Path:
-    """Where the executed source is cached for the website build."""
+    """Where the executed source is kept for the website build."""
     return course.root / "_build" / "executed" / t.module / f"{t.id}.ipynb"
 
 
+def run_key(course: Course, t: Tutorial) -> str:
+    """What the executed source depends on: the source, the science package, the tooling
+    and the environment."""
+    return cache.digest(source=cache.file_digest(t.source), library=cache.library_digest(),
+                        tooling=cache.tooling_digest(), environment=cache.environment_digest())
+
+
+def check_key(course: Course, t: Tutorial, run_budget_s: float,
+              autograde_budget_s: float) -> str:
+    """What a check depends on: the run's inputs, the committed student version,
+    ``_config.yml`` (badge, install spec) and the budgets."""
+    return cache.digest(run=run_key(course, t), student=cache.file_digest(t.student),
+                        config=cache.file_digest(course.root / "_config.yml"),
+                        budgets=[run_budget_s, autograde_budget_s])
+
+
 def run_source(course: Course, t: Tutorial, source: nbformat.NotebookNode | None = None):
-    """Execute the source (``source``: the one already read with ``read_source``); cache
-    it (keyed by the source's digest); return ``(nb, s)``."""
+    """Execute the source (``source``: the one already read with ``read_source``) and keep
+    it for the website, tagged with its :func:`run_key`; return ``(nb, meter)`` with the
+    kernel's CPU and wall time in ``meter.cpu_s``, ``meter.wall_s``."""
+    key = run_key(course, t)
     if source is None:
         source = notebooks.read_source(t.source, t.source.relative_to(course.root))
-    executed, seconds = notebooks.execute(t.source, source)
-    executed.metadata["neuroai"] = {"source_sha256": source_digest(t.source)}
+    with KernelCPU() as meter:
+        executed, _ = notebooks.execute(t.source, source)
+    executed.metadata["neuroai"] = {"run_key": key}
     notebooks.write(executed, executed_path(course, t))
-    return executed, seconds
+    return executed, meter
 
 
 def _score_problems(scores, want_full: bool, label: str) -> list[str]:
@@ -70,15 +117,25 @@ def _score_problems(scores, want_full: bool, label: str) -> list[str]:
     return problems
 
 
+def autograde(ws: Workspace, t: Tutorial, student: str,
+              notebook: Path) -> tuple[list[CellScore], KernelCPU]:
+    """Grade ``notebook`` as ``student``'s hand-in of ``t``: one score per graded cell and
+    the grading kernels' CPU and wall time. The one place ``check`` grades."""
+    with KernelCPU() as meter:
+        scores, _ = ws.autograde(t.id, student, notebook)
+    return scores, meter
+
+
 def check_tutorial(course: Course, t: Tutorial, workdir: Path,
                    run_budget_s: float = RUN_BUDGET_S,
                    autograde_budget_s: float = AUTOGRADE_BUDGET_S) -> CheckResult:
-    """Check one tutorial; every violation becomes a line of ``problems``.
+    """Check one tutorial, always (no cache); every violation becomes a line of
+    ``problems``, every budget overrun a line of ``over_budget``.
 
     A source that fails to run is reported, and the grading checks still run, so one
     pass names every problem of the tutorial.
     """
-    res = CheckResult(t)
+    res = CheckResult(t, checked_at=dt.datetime.now().strftime("%Y-%m-%d %H:%M"))
     rel = t.source.relative_to(course.root)
     try:
         source = notebooks.read_source(t.source, rel)
@@ -91,13 +148,15 @@ def check_tutorial(course: Course, t: Tutorial, workdir: Path,
         res.problems.append(f"{rel}: no graded test cells (an exercise needs a test cell "
                             "starting with '# test: 1 point')")
     try:
-        _, res.run_s = run_source(course, t, source)
-        if res.run_s > run_budget_s:
-            res.problems.append(f"{rel}: ran in {res.run_s:.1f} s, over its "
-                                f"{run_budget_s:g} s budget")
+        _, meter = run_source(course, t, source)
+        res.run_cpu_s, res.run_wall_s = meter.cpu_s, meter.wall_s
+        if res.run_cpu_s > run_budget_s:
+            res.over_budget.append(
+                f"{rel}: ran in {res.run_cpu_s:.1f} s of CPU ({res.run_wall_s:.1f} s wall), "
+                f"over its {run_budget_s:g} s budget: make the heavy cells lighter")
     except CourseError as err:
         res.problems.append(str(err))
-    ws = Workspace(workdir / t.id)
+    ws = Workspace(workdir / t.id, kernel_sockets=workdir)
     try:
         res.problems += _grading_problems(course, t, source, ws, res, autograde_budget_s)
     except CourseError as err:
@@ -120,34 +179,83 @@ def _grading_problems(course: Course, t: Tutorial, source: nbformat.NotebookNode
         student.write_text(fresh, encoding="utf-8")
     reference = ws.root / f"{t.id}-reference.ipynb"
     nbformat.write(source, reference)
-    ref_scores, res.autograde_s = ws.autograde(t.id, "reference", reference)
+    ref_scores, meter = autograde(ws, t, "reference", reference)
+    res.autograde_cpu_s, res.autograde_wall_s = meter.cpu_s, meter.wall_s
     problems += _score_problems(ref_scores, True, f"{rel} autograded")
-    if res.autograde_s > autograde_budget_s:
-        problems.append(f"{rel}: autograding took {res.autograde_s:.1f} s, over its "
-                        f"{autograde_budget_s:g} s budget (shrink heavy cells when "
-                        "NBGRADER_EXECUTION is set)")
-    stub_scores, _ = ws.autograde(t.id, "untouched", student)
+    if res.autograde_cpu_s > autograde_budget_s:
+        res.over_budget.append(
+            f"{rel}: autograding took {res.autograde_cpu_s:.1f} s of CPU "
+            f"({res.autograde_wall_s:.1f} s wall), over its {autograde_budget_s:g} s budget: "
+            "shrink heavy cells when NBGRADER_EXECUTION is set")
+    stub_scores, _ = autograde(ws, t, "untouched", student)
     problems += _score_problems(stub_scores, False, f"{t.rel}.ipynb autograded")
     return problems
 
 
-def check(course: Course, tutorials: list[Tutorial] | None = None, **budgets) -> list[CheckResult]:
-    """Check ``tutorials`` (default: all); the ``_toc.yml`` entry is checked first."""
+def _from_cache(t: Tutorial, value: dict) -> CheckResult:
+    return CheckResult(t, cached=True, **value)
+
+
+def check_each(course: Course, tutorials: list[Tutorial] | None = None, *,
+               force: bool = False, strict: bool = False,
+               on_start: Callable[[Tutorial], None] | None = None,
+               run_budget_s: float = RUN_BUDGET_S,
+               autograde_budget_s: float = AUTOGRADE_BUDGET_S) -> Iterator[CheckResult]:
+    """Check ``tutorials`` (default: all), yielding each result as it is known.
+
+    The ``_toc.yml`` entries are checked first. A tutorial whose :func:`check_key` matches
+    its last successful check is taken from the cache (``cached=True``) unless ``force``;
+    with ``strict``, a cached result over budget is checked again.
+    """
     course.check_toc()
-    with tempfile.TemporaryDirectory(prefix="neuroai-check-") as tmp:
-        return [check_tutorial(course, t, Path(tmp), **budgets)
-                for t in (tutorials if tutorials is not None else course.tutorials())]
+    store = cache.Cache(course, "check")
+    with tempfile.TemporaryDirectory(prefix="nai-check-", dir="/tmp") as tmp:
+        for t in tutorials if tutorials is not None else course.tutorials():
+            if on_start:
+                on_start(t)
+            key = check_key(course, t, run_budget_s, autograde_budget_s)
+            value = None if force else store.get(t.id, key)
+            if value is not None and not (strict and value["over_budget"]):
+                yield _from_cache(t, value)
+                continue
+            res = check_tutorial(course, t, Path(tmp), run_budget_s, autograde_budget_s)
+            if res.ok:
+                store.put(t.id, key, res.to_json())
+            else:
+                store.drop(t.id)
+            yield res
+
+
+def check(course: Course, tutorials: list[Tutorial] | None = None, **options) -> list[CheckResult]:
+    """:func:`check_each`, as a list."""
+    return list(check_each(course, tutorials, **options))
+
+
+def _s(x: float) -> str:
+    return "-" if x != x else f"{x:.1f}"  # NaN: not measured
+
+
+def line(r: CheckResult) -> str:
+    """The line printed as soon as a tutorial is checked."""
+    how = f"cached, checked {r.checked_at}" if r.cached else "checked"
+    return (f"{r.tutorial.id}: {r.verdict()} ({how}); run {_s(r.run_cpu_s)} s CPU "
+            f"({_s(r.run_wall_s)} s wall), autograde {_s(r.autograde_cpu_s)} s CPU "
+            f"({_s(r.autograde_wall_s)} s wall)")
 
 
 def table(results: list[CheckResult]) -> str:
-    """The check table: tutorial, graded exercises, points, seconds, verdict."""
-    head = ("tutorial", "graded", "points", "run s", "autograde s", "verdict")
-    rows = [(r.tutorial.id, str(r.graded), f"{r.points:g}", f"{r.run_s:.1f}",
-             f"{r.autograde_s:.1f}", "ok" if r.ok else "FAIL") for r in results]
+    """The check table: tutorial, graded exercises, points, CPU and wall seconds, verdict;
+    then every problem and every budget overrun."""
+    head = ("tutorial", "graded", "points", "run CPU s", "(wall)", "autograde CPU s", "(wall)",
+            "verdict")
+    rows = [(r.tutorial.id, str(r.graded), f"{r.points:g}", _s(r.run_cpu_s),
+             _s(r.run_wall_s), _s(r.autograde_cpu_s), _s(r.autograde_wall_s),
+             r.verdict() + (" (cached)" if r.cached else "")) for r in results]
     widths = [max(len(x) for x in col) for col in zip(head, *rows, strict=True)]
-    lines = ["  ".join(x.ljust(w) for x, w in zip(row, widths, strict=True))
+    lines = ["  ".join(x.ljust(w) for x, w in zip(row, widths, strict=True)).rstrip()
              for row in (head, *rows)]
     lines.insert(1, "  ".join("-" * w for w in widths))
     for r in results:
         lines += [f"  {r.tutorial.id}: {p}" for p in r.problems]
+        lines += [f"  {r.tutorial.id}: over budget: {p}" for p in r.over_budget]
     return "\n".join(lines)

@@ -30,28 +30,56 @@ def _new(course: Course, args) -> int:
 def _release(course: Course, args) -> int:
     from neuroai_course.release import release
 
-    for t, changed in release(course, course.select(args.tutorial)):
-        print(f"{'wrote' if changed else 'unchanged'}  {t.rel}.ipynb")
+    done = release(course, course.select(args.tutorial), force=args.force)
+    for t, changed in done:
+        if changed or not args.quiet:
+            print(f"{'wrote' if changed else 'unchanged'}  {t.rel}.ipynb")
+    if args.quiet:
+        print(f"{sum(c for _, c in done)} of {len(done)} student versions written, "
+              "the others unchanged")
     return 0
 
 
 def _check(course: Course, args) -> int:
-    from neuroai_course.check import check, table
+    from tqdm.auto import tqdm
 
-    results = check(course, course.select(args.tutorial),
-                    run_budget_s=args.budget, autograde_budget_s=args.autograde_budget)
-    print(table(results))
+    from neuroai_course.check import check_each, line, table
+
+    tutorials = course.select(args.tutorial)
+    # The bar (on stderr, only on a terminal) moves across tutorials; each tutorial's
+    # line is printed above it as soon as the tutorial is done.
+    bar = tqdm(total=len(tutorials), unit="tutorial", file=sys.stderr, disable=None,
+               leave=False, dynamic_ncols=True)
+    results = []
+    try:
+        for res in check_each(course, tutorials, force=args.force, strict=args.strict,
+                              on_start=lambda t: bar.set_description(f"checking {t.id}"),
+                              run_budget_s=args.budget,
+                              autograde_budget_s=args.autograde_budget):
+            results.append(res)
+            bar.write(line(res), file=sys.stdout)
+            bar.update()
+    finally:
+        bar.close()
+    print(table(results), flush=True)
     failed = [r.tutorial.id for r in results if not r.ok]
-    if failed:
-        print(f"neuroai: error: check failed for {', '.join(failed)}", file=sys.stderr)
+    over = [r.tutorial.id for r in results if r.over_budget]
+    if failed or (over and args.strict):
+        print(f"neuroai: error: check failed for {', '.join(failed + over)}"
+              + (" (over budget, judged on the kernel's CPU time)" if over else ""),
+              file=sys.stderr)
         return 1
+    if over:
+        print(f"neuroai: warning: {', '.join(over)} over budget in CPU time (figures above); "
+              "make the named cells lighter ('neuroai check --strict', which CI runs, fails "
+              "on this)", file=sys.stderr)
     return 0
 
 
 def _book(course: Course, args) -> int:
     from neuroai_course.book import build_book
 
-    index = build_book(course, instructor=args.instructor)
+    index = build_book(course, instructor=args.instructor, force=args.force)
     print(f"site built: {index}")
     return 0
 
@@ -84,14 +112,21 @@ def _grade(course: Course, args) -> int:
 
 
 def _build(course: Course, args) -> int:
+    """release, check, book; each phase announced and timed. A budget overrun in check is
+    a warning (the site is still built) unless ``--strict``."""
     start = time.perf_counter()
-    args.tutorial = None
+    args.tutorial, args.quiet = None, True
     for step in (_release, _check, _book):
-        print(f"== neuroai {step.__name__.strip('_')}", flush=True)
-        if step(course, args):
+        name = step.__name__.strip("_")
+        print(f"== neuroai {name}", flush=True)
+        t0 = time.perf_counter()
+        status = step(course, args)
+        print(f"== neuroai {name}: {'failed' if status else 'done'} in "
+              f"{time.perf_counter() - t0:.0f} s", flush=True)
+        if status:
             return 1
     print(f"course built in {time.perf_counter() - start:.0f} s; open "
-          f"{course.root / '_build' / 'html' / 'index.html'}")
+          f"{course.root / '_build' / 'html' / 'index.html'}", flush=True)
     return 0
 
 
@@ -108,16 +143,17 @@ def parser() -> argparse.ArgumentParser:
     new.set_defaults(func=_new)
     rel = sub.add_parser("release", help="regenerate the student versions in tutorials/")
     rel.add_argument("tutorial", nargs="*", help="tutorial ids (default: all)")
-    rel.set_defaults(func=_release)
+    rel.set_defaults(func=_release, quiet=False)
+    _force(rel, "regenerate even the student versions whose inputs are unchanged")
     chk = sub.add_parser("check", help="prove every tutorial's invariants")
     chk.add_argument("tutorial", nargs="*", help="tutorial ids (default: all)")
-    chk.add_argument("--budget", type=float, default=60.0, help="seconds to run a source")
-    chk.add_argument("--autograde-budget", type=float, default=20.0,
-                     help="seconds to autograde a source")
+    _budgets(chk)
+    _force(chk, "check even the tutorials unchanged since their last successful check")
     chk.set_defaults(func=_check)
     book = sub.add_parser("book", help="build the website into _build/html")
     book.add_argument("--instructor", action="store_true",
                       help="show the solutions behind a toggle")
+    _force(book, "re-execute every tutorial and rebuild every page")
     book.set_defaults(func=_book)
     grd = sub.add_parser("grade", help="grade a cohort's submissions (zip or folder)")
     grd.add_argument("submissions", type=Path)
@@ -137,10 +173,25 @@ def parser() -> argparse.ArgumentParser:
     grd.set_defaults(func=_grade)
     build = sub.add_parser("build", help="release, check and book: the main job")
     build.add_argument("--instructor", action="store_true")
-    build.add_argument("--budget", type=float, default=60.0)
-    build.add_argument("--autograde-budget", type=float, default=20.0)
+    _budgets(build)
+    _force(build, "ignore every cache: release, check and build everything")
     build.set_defaults(func=_build)
     return p
+
+
+def _budgets(p: argparse.ArgumentParser) -> None:
+    from neuroai_course.check import AUTOGRADE_BUDGET_S, RUN_BUDGET_S
+
+    p.add_argument("--budget", type=float, default=RUN_BUDGET_S,
+                   help="CPU seconds of the kernel to run a source")
+    p.add_argument("--autograde-budget", type=float, default=AUTOGRADE_BUDGET_S,
+                   help="CPU seconds of the kernel to autograde a source")
+    p.add_argument("--strict", action="store_true",
+                   help="fail on a budget overrun (default: a warning); CI and the tests use it")
+
+
+def _force(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--force", action="store_true", help=what)
 
 
 def main(argv: list[str] | None = None) -> int:

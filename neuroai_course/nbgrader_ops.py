@@ -25,11 +25,14 @@ TEXT_STUB = "YOUR ANSWER HERE"
 
 
 def nbgrader_config(root: Path, cell_timeout_s: int, kernel_name: str = "",
-                    db_url: str | None = None):
-    """The nbgrader configuration shared by every command of the course."""
+                    db_url: str | None = None, kernel_sockets: Path | None = None):
+    """The nbgrader configuration shared by every command of the course; with
+    ``kernel_sockets`` (a short existing folder), kernels use Unix sockets there."""
     from traitlets.config import Config
 
-    c = Config()
+    from neuroai_course.kernels import ipc_config
+
+    c = Config() if kernel_sockets is None else ipc_config(kernel_sockets)
     c.CourseDirectory.root = str(root)
     c.CourseDirectory.course_id = "neuroai"
     c.CourseDirectory.db_url = db_url or f"sqlite:///{root / 'gradebook.db'}"
@@ -61,7 +64,8 @@ class Workspace:
     """An nbgrader course directory under ``root`` (created; deleted by :meth:`close`)."""
 
     def __init__(self, root: Path, cell_timeout_s: int = 60, reuse: bool = False,
-                 kernel_name: str = "", db_url: str | None = None) -> None:
+                 kernel_name: str = "", db_url: str | None = None,
+                 kernel_sockets: Path | None = None) -> None:
         from nbgrader.apps import NbGraderAPI
 
         scripts_on_path()
@@ -69,7 +73,7 @@ class Workspace:
         self.root.mkdir(parents=True, exist_ok=reuse)
         (self.root / "exchange").mkdir(exist_ok=True)
         self.api = NbGraderAPI(config=nbgrader_config(self.root, cell_timeout_s, kernel_name,
-                                                      db_url))
+                                                      db_url, kernel_sockets))
 
     def close(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)

@@ -114,21 +114,26 @@ def first_error(nb: nbformat.NotebookNode) -> str:
 def execute(path: Path, nb: nbformat.NotebookNode, timeout_s: int = 300):
     """Run ``nb`` top to bottom in a fresh kernel, in the notebook's folder, offline.
 
-    Widgets fall back to static figures (``NEUROAI_STATIC=1``). Returns the executed
-    notebook and the wall time in seconds; a failing cell is a :class:`CourseError`
-    naming the notebook and the cell.
+    Widgets fall back to static figures (``NEUROAI_STATIC=1``); the kernel talks over Unix
+    sockets (:func:`neuroai_course.kernels.ipc_config`). Returns the executed notebook and
+    the wall time in seconds (wrap the call in :class:`neuroai_course.kernels.KernelCPU`
+    for the kernel's CPU time); a failing cell is a :class:`CourseError` naming the
+    notebook and the cell.
     """
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
+    from neuroai_course.kernels import ipc_config, socket_folder
+
     nb = nbformat.from_dict(nb)
-    client = NotebookClient(
-        nb, timeout=timeout_s, kernel_name="python3",
-        resources={"metadata": {"path": str(path.parent)}},
-    )
     start = time.perf_counter()
     try:
-        with environ(NEUROAI_STATIC="1"):
+        with environ(NEUROAI_STATIC="1"), socket_folder() as sockets:
+            client = NotebookClient(
+                nb, timeout=timeout_s, kernel_name="python3",
+                resources={"metadata": {"path": str(path.parent)}},
+                config=ipc_config(Path(sockets)),
+            )
             client.execute()
     except CellExecutionError:
         raise CourseError(

@@ -90,10 +90,21 @@ class Course:
         slug, branch = self.repository
         return f"{COLAB}/{slug}/blob/{branch}/{tutorial.rel}.ipynb"
 
+    @property
+    def release(self) -> str:
+        """The release the student versions install: ``_config.yml``'s ``release`` (a git
+        tag such as ``v0.2.0``), set once per term so that a fix pushed to the branch during
+        the term changes neither the students' nor the grader's reference code."""
+        tag = self.config.get("release")
+        if not isinstance(tag, str) or not tag.strip() or any(c.isspace() for c in tag):
+            raise CourseError(f"_config.yml: release must name a git tag such as v0.2.0 "
+                              f"(the version in neuroai_core/__init__.py), got {tag!r}")
+        return tag.strip()
+
     def install_spec(self) -> str:
-        """What the setup cell hands to pip on Colab."""
-        slug, branch = self.repository
-        return f"neuroai-core @ git+https://github.com/{slug}@{branch}"
+        """What the setup cell hands to pip on Colab: the package at the pinned release."""
+        slug, _ = self.repository
+        return f"neuroai-core @ git+https://github.com/{slug}@{self.release}"
 
     def tutorials(self) -> list[Tutorial]:
         """Every tutorial found in ``solutions/``, sorted by path."""

@@ -1,8 +1,11 @@
 """``neuroai release``: the student versions in ``tutorials/``, generated from ``solutions/``.
 
 nbgrader's ``generate_assignment`` replaces solutions by stubs, removes hidden tests and
-clears outputs; this module then adds a Colab badge and a setup cell. The result is
-written in canonical form, so releasing twice changes no byte.
+clears outputs; this module then adds a Colab badge and a setup cell, whose install spec
+is pinned to ``_config.yml``'s ``release``. The result is written in canonical form, so
+releasing twice changes no byte. A tutorial whose source, ``_config.yml``, tooling and
+environment are unchanged since its student version was written, and whose student
+version is still that file, is not generated again (``force`` does it anyway).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from pathlib import Path
 
 import nbformat
 
-from neuroai_course import notebooks
+from neuroai_course import cache, notebooks
 from neuroai_course.nbgrader_ops import Workspace
 from neuroai_course.project import Course, Tutorial
 
@@ -65,12 +68,27 @@ def student_version(course: Course, tutorial: Tutorial, ws: Workspace,
     return decorate(course, tutorial, ws.generate(tutorial.id, source, str(rel)))
 
 
-def release(course: Course, tutorials: list[Tutorial] | None = None) -> list[tuple[Tutorial, bool]]:
+def release_key(course: Course, t: Tutorial) -> str:
+    """What a student version depends on."""
+    return cache.digest(source=cache.file_digest(t.source),
+                        config=cache.file_digest(course.root / "_config.yml"),
+                        tooling=cache.tooling_digest(), environment=cache.environment_digest())
+
+
+def release(course: Course, tutorials: list[Tutorial] | None = None,
+            force: bool = False) -> list[tuple[Tutorial, bool]]:
     """Write every student version; return ``(tutorial, changed)`` pairs."""
     course.check_toc()
+    store = cache.Cache(course, "release")
     out = []
     with tempfile.TemporaryDirectory(prefix="neuroai-release-") as tmp:
         for t in tutorials if tutorials is not None else course.tutorials():
+            key = release_key(course, t)
+            kept = None if force else store.get(t.id, key)
+            if kept and kept["student"] == cache.file_digest(t.student):
+                out.append((t, False))
+                continue
             ws = Workspace(Path(tmp) / t.id)
             out.append((t, notebooks.write(student_version(course, t, ws), t.student)))
+            store.put(t.id, key, {"student": cache.file_digest(t.student)})
     return out

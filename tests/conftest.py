@@ -5,6 +5,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -70,16 +71,28 @@ def built_book(tmp_path_factory):
     return Course(folder / "course"), Path(paths["student"]), Path(paths["instructor"])
 
 
+APT_LOCK_WAIT_S = 300
+
+
 def apt_install(package: str, timeout_s: int = 900) -> str:
     """Install a Debian package (as root, with apt-get, updating the index if the first
-    try fails); return why it could not be, or ''."""
+    try fails); return why it could not be, or ''.
+
+    When another install holds the package manager's lock, apt-get waits for it (at most
+    ``APT_LOCK_WAIT_S`` seconds, ``DPkg::Lock::Timeout``) instead of failing at once; the
+    wait is announced on the terminal."""
     if os.geteuid() != 0 or not shutil.which("apt-get"):
         return f"not root or no apt-get: cannot install Debian's {package}"
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for cmd in (["apt-get", "install", "-y", "-qq", package],
-                ["apt-get", "update", "-qq"],
-                ["apt-get", "install", "-y", "-qq", package]):
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout_s)
-        if cmd[1] == "install" and proc.returncode == 0:
+    wait = ["-o", f"DPkg::Lock::Timeout={APT_LOCK_WAIT_S}"]
+    print(f"\ninstalling Debian's {package} with apt-get (waits up to {APT_LOCK_WAIT_S} s "
+          "if another install holds the package manager's lock)", file=sys.__stderr__,
+          flush=True)
+    for cmd in (["apt-get", *wait, "install", "-y", "-qq", package],
+                ["apt-get", *wait, "update", "-qq"],
+                ["apt-get", *wait, "install", "-y", "-qq", package]):
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env,
+                              timeout=timeout_s + APT_LOCK_WAIT_S)
+        if "install" in cmd and proc.returncode == 0:
             return ""
     return f"apt-get install {package} failed: {proc.stderr.strip()[-200:]}"

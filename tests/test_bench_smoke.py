@@ -2,6 +2,7 @@
 
 Peers are left out (--no-peers): their venvs are not part of the test environment.
 Outputs go to a temporary folder, never over bench/results or the book's figures.
+Each starts a fresh interpreter and runs real work: the slow tier.
 """
 
 import json
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow
 
 
 def run(script: str, *args: str) -> None:
@@ -33,7 +35,6 @@ def test_bench_script_quick(script, tmp_path):
         assert data["si_changes_training"]
 
 
-@pytest.mark.slow
 def test_tutorials_script_quick(tmp_path):
     out, fig = tmp_path / "out.json", tmp_path / "fig.png"
     run("tutorials.py", "--quick", "--json", str(out), "--figure", str(fig))

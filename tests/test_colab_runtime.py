@@ -199,8 +199,8 @@ def test_colab_env_has_colabs_versions_and_the_package_moved_none(colab_env):
     assert now["torch"].split("+")[0] == COLAB_PINS["torch"]
     record = colab_env.record
     assert record["versions_before"] == record["versions_after"] == now
-    # the setup cell's install is the package alone: it takes seconds and stays small
-    assert record["install_seconds"] < 30, record
+    # the setup cell's install is the package alone and stays small (its time is printed,
+    # not asserted: wall time measures the machine's other work as much as the install)
     assert record["wheel_bytes"] < 2_000_000, record
     print(f"\nColab env: made in {record.get('env_seconds')} s; {record['wheel']} "
           f"{record['wheel_bytes'] / 1000:.0f} kB, built in {record['wheel_seconds']} s, "
