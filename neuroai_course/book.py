@@ -25,7 +25,6 @@ from pathlib import Path
 
 import nbformat
 
-from neuroai_course import notebooks
 from neuroai_course.check import executed_path, run_key, run_source
 from neuroai_course.nbgrader_ops import CODE_STUB, TEXT_STUB
 from neuroai_course.project import Course, CourseError, Tutorial

@@ -16,8 +16,11 @@ check is not checked again (:mod:`neuroai_course.cache`).
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
+import os
 import tempfile
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -27,7 +30,7 @@ from neuroai_course import cache, notebooks
 from neuroai_course.kernels import KernelCPU
 from neuroai_course.nbgrader_ops import CellScore, Workspace
 from neuroai_course.project import Course, CourseError, Tutorial
-from neuroai_course.release import student_version
+from neuroai_course.release import student_version, workspace
 
 RUN_BUDGET_S = 60.0
 AUTOGRADE_BUDGET_S = 20.0
@@ -156,7 +159,7 @@ def check_tutorial(course: Course, t: Tutorial, workdir: Path,
                 f"over its {run_budget_s:g} s budget: make the heavy cells lighter")
     except CourseError as err:
         res.problems.append(str(err))
-    ws = Workspace(workdir / t.id, kernel_sockets=workdir)
+    ws = workspace(course, workdir / t.id, kernel_sockets=workdir)
     try:
         res.problems += _grading_problems(course, t, source, ws, res, autograde_budget_s)
     except CourseError as err:
@@ -196,12 +199,27 @@ def _from_cache(t: Tutorial, value: dict) -> CheckResult:
     return CheckResult(t, cached=True, **value)
 
 
+def default_jobs() -> int:
+    """Tutorials checked at once: one per core, at most two (each check runs one kernel
+    at a time, and the kernels' CPU time, which the budgets judge, does not depend on it)."""
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def _check_alone(course: Course, t: Tutorial, run_budget_s: float,
+                 autograde_budget_s: float) -> CheckResult:
+    """:func:`check_tutorial` in a folder of its own (what a worker process runs)."""
+    with tempfile.TemporaryDirectory(prefix="nai-check-", dir="/tmp") as tmp:
+        return check_tutorial(course, t, Path(tmp), run_budget_s, autograde_budget_s)
+
+
 def check_each(course: Course, tutorials: list[Tutorial] | None = None, *,
-               force: bool = False, strict: bool = False,
+               force: bool = False, strict: bool = False, jobs: int = 1,
                on_start: Callable[[Tutorial], None] | None = None,
                run_budget_s: float = RUN_BUDGET_S,
                autograde_budget_s: float = AUTOGRADE_BUDGET_S) -> Iterator[CheckResult]:
-    """Check ``tutorials`` (default: all), yielding each result as it is known.
+    """Check ``tutorials`` (default: all), yielding each result as soon as it is known
+    (cached ones first; with ``jobs`` > 1, the others in the order they finish, checked by
+    that many worker processes).
 
     The ``_toc.yml`` entries are checked first. A tutorial whose :func:`check_key` matches
     its last successful check is taken from the cache (``cached=True``) unless ``force``;
@@ -209,21 +227,34 @@ def check_each(course: Course, tutorials: list[Tutorial] | None = None, *,
     """
     course.check_toc()
     store = cache.Cache(course, "check")
-    with tempfile.TemporaryDirectory(prefix="nai-check-", dir="/tmp") as tmp:
-        for t in tutorials if tutorials is not None else course.tutorials():
+    todo = []
+    for t in tutorials if tutorials is not None else course.tutorials():
+        key = check_key(course, t, run_budget_s, autograde_budget_s)
+        value = None if force else store.get(t.id, key)
+        if value is not None and not (strict and value["over_budget"]):
+            yield _from_cache(t, value)
+        else:
+            todo.append((t, key))
+
+    def keep(res: CheckResult, key: str) -> CheckResult:
+        if res.ok:
+            store.put(res.tutorial.id, key, res.to_json())
+        else:
+            store.drop(res.tutorial.id)
+        return res
+
+    budgets = (run_budget_s, autograde_budget_s)
+    if jobs <= 1 or len(todo) <= 1:
+        for t, key in todo:
             if on_start:
                 on_start(t)
-            key = check_key(course, t, run_budget_s, autograde_budget_s)
-            value = None if force else store.get(t.id, key)
-            if value is not None and not (strict and value["over_budget"]):
-                yield _from_cache(t, value)
-                continue
-            res = check_tutorial(course, t, Path(tmp), run_budget_s, autograde_budget_s)
-            if res.ok:
-                store.put(t.id, key, res.to_json())
-            else:
-                store.drop(t.id)
-            yield res
+            yield keep(_check_alone(course, t, *budgets), key)
+        return
+    spawn = multiprocessing.get_context("spawn")  # no fork of a process with threads
+    with ProcessPoolExecutor(min(jobs, len(todo)), mp_context=spawn) as pool:
+        running = {pool.submit(_check_alone, course, t, *budgets): key for t, key in todo}
+        for future in as_completed(running):
+            yield keep(future.result(), running[future])
 
 
 def check(course: Course, tutorials: list[Tutorial] | None = None, **options) -> list[CheckResult]:

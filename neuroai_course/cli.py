@@ -28,12 +28,13 @@ def _new(course: Course, args) -> int:
 
 
 def _release(course: Course, args) -> int:
-    from neuroai_course.release import release
+    from neuroai_course.release import release_each
 
-    done = release(course, course.select(args.tutorial), force=args.force)
-    for t, changed in done:
+    done = []
+    for t, changed in release_each(course, course.select(args.tutorial), force=args.force):
+        done.append((t, changed))
         if changed or not args.quiet:
-            print(f"{'wrote' if changed else 'unchanged'}  {t.rel}.ipynb")
+            print(f"{'wrote' if changed else 'unchanged'}  {t.rel}.ipynb", flush=True)
     if args.quiet:
         print(f"{sum(c for _, c in done)} of {len(done)} student versions written, "
               "the others unchanged")
@@ -46,13 +47,16 @@ def _check(course: Course, args) -> int:
     from neuroai_course.check import check_each, line, table
 
     tutorials = course.select(args.tutorial)
+    order = {t.id: i for i, t in enumerate(tutorials)}
     # The bar (on stderr, only on a terminal) moves across tutorials; each tutorial's
     # line is printed above it as soon as the tutorial is done.
     bar = tqdm(total=len(tutorials), unit="tutorial", file=sys.stderr, disable=None,
                leave=False, dynamic_ncols=True)
     results = []
     try:
+        bar.set_description("checking")
         for res in check_each(course, tutorials, force=args.force, strict=args.strict,
+                              jobs=args.jobs,
                               on_start=lambda t: bar.set_description(f"checking {t.id}"),
                               run_budget_s=args.budget,
                               autograde_budget_s=args.autograde_budget):
@@ -61,6 +65,7 @@ def _check(course: Course, args) -> int:
             bar.update()
     finally:
         bar.close()
+    results.sort(key=lambda r: order[r.tutorial.id])
     print(table(results), flush=True)
     failed = [r.tutorial.id for r in results if not r.ok]
     over = [r.tutorial.id for r in results if r.over_budget]
@@ -180,7 +185,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _budgets(p: argparse.ArgumentParser) -> None:
-    from neuroai_course.check import AUTOGRADE_BUDGET_S, RUN_BUDGET_S
+    from neuroai_course.check import AUTOGRADE_BUDGET_S, RUN_BUDGET_S, default_jobs
 
     p.add_argument("--budget", type=float, default=RUN_BUDGET_S,
                    help="CPU seconds of the kernel to run a source")
@@ -188,6 +193,8 @@ def _budgets(p: argparse.ArgumentParser) -> None:
                    help="CPU seconds of the kernel to autograde a source")
     p.add_argument("--strict", action="store_true",
                    help="fail on a budget overrun (default: a warning); CI and the tests use it")
+    p.add_argument("--jobs", type=int, default=default_jobs(),
+                   help="tutorials checked at once (default: %(default)s)")
 
 
 def _force(p: argparse.ArgumentParser, what: str) -> None:

@@ -10,7 +10,10 @@ version is still that file, is not generated again (``force`` does it anyway).
 
 from __future__ import annotations
 
+import os
+import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
@@ -31,6 +34,28 @@ except ImportError:
     import importlib
     importlib.invalidate_caches()
     import neuroai_core'''
+
+
+def workspace(course: Course, root: Path, **options) -> Workspace:
+    """An nbgrader workspace at ``root`` whose gradebook starts as a copy of an empty one
+    kept under ``_build/cache/``: nbgrader then skips creating it, which costs a run of
+    its ``alembic`` command (a second or two) per workspace."""
+    import nbgrader
+    from nbgrader.api import Gradebook
+
+    from neuroai_course.nbgrader_ops import scripts_on_path
+
+    template = course.root / "_build" / "cache" / f"gradebook-{nbgrader.__version__}.db"
+    if not template.exists():
+        scripts_on_path()
+        template.parent.mkdir(parents=True, exist_ok=True)
+        tmp = template.with_name(f".{template.name}.{os.getpid()}.tmp")
+        with Gradebook(f"sqlite:///{tmp}", course_id="neuroai"):
+            pass
+        os.replace(tmp, template)
+    Path(root).mkdir(parents=True, exist_ok=False)
+    shutil.copyfile(template, Path(root) / "gradebook.db")
+    return Workspace(root, reuse=True, **options)
 
 
 def badge_cell(url: str, image: str = BADGE_IMAGE) -> nbformat.NotebookNode:
@@ -75,20 +100,25 @@ def release_key(course: Course, t: Tutorial) -> str:
                         tooling=cache.tooling_digest(), environment=cache.environment_digest())
 
 
-def release(course: Course, tutorials: list[Tutorial] | None = None,
-            force: bool = False) -> list[tuple[Tutorial, bool]]:
-    """Write every student version; return ``(tutorial, changed)`` pairs."""
+def release_each(course: Course, tutorials: list[Tutorial] | None = None,
+                 force: bool = False) -> Iterator[tuple[Tutorial, bool]]:
+    """Write every student version, yielding ``(tutorial, changed)`` as each is done."""
     course.check_toc()
     store = cache.Cache(course, "release")
-    out = []
     with tempfile.TemporaryDirectory(prefix="neuroai-release-") as tmp:
         for t in tutorials if tutorials is not None else course.tutorials():
             key = release_key(course, t)
             kept = None if force else store.get(t.id, key)
             if kept and kept["student"] == cache.file_digest(t.student):
-                out.append((t, False))
+                yield t, False
                 continue
-            ws = Workspace(Path(tmp) / t.id)
-            out.append((t, notebooks.write(student_version(course, t, ws), t.student)))
+            ws = workspace(course, Path(tmp) / t.id)
+            changed = notebooks.write(student_version(course, t, ws), t.student)
             store.put(t.id, key, {"student": cache.file_digest(t.student)})
-    return out
+            yield t, changed
+
+
+def release(course: Course, tutorials: list[Tutorial] | None = None,
+            force: bool = False) -> list[tuple[Tutorial, bool]]:
+    """Write every student version; return ``(tutorial, changed)`` pairs."""
+    return list(release_each(course, tutorials, force))
