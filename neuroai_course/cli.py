@@ -28,13 +28,20 @@ def _new(course: Course, args) -> int:
 
 
 def _release(course: Course, args) -> int:
+    from tqdm.auto import tqdm
+
     from neuroai_course.release import release_each
 
+    tutorials = course.select(args.tutorial)
     done = []
-    for t, changed in release_each(course, course.select(args.tutorial), force=args.force):
-        done.append((t, changed))
-        if changed or not args.quiet:
-            print(f"{'wrote' if changed else 'unchanged'}  {t.rel}.ipynb", flush=True)
+    with tqdm(total=len(tutorials), unit="tutorial", desc="releasing", file=sys.stderr,
+              disable=None, leave=False, dynamic_ncols=True) as bar:
+        for t, changed in release_each(course, tutorials, force=args.force):
+            done.append((t, changed))
+            if changed or not args.quiet:
+                bar.write(f"{'wrote' if changed else 'unchanged'}  {t.rel}.ipynb",
+                          file=sys.stdout)
+            bar.update()
     if args.quiet:
         print(f"{sum(c for _, c in done)} of {len(done)} student versions written, "
               "the others unchanged")

@@ -110,8 +110,9 @@ class KernelCPU:
         alive = {(p.pid, p.create_time()) for p in _alive_children()}
         if any(key in alive for key in self._kernels):
             self.cpu_s = sampled  # a kernel still running: no exact account yet
-        else:
-            exact = _children_cpu_s() - self._rusage0 - sum(self._others.values())
+        else:  # the OS's account holds the children reaped meanwhile, other ones included
+            others = sum(v for k, v in self._others.items() if k not in alive)
+            exact = _children_cpu_s() - self._rusage0 - others
             self.cpu_s = max(sampled, exact)
 
 

@@ -97,3 +97,25 @@ def test_pages_load_nothing_from_the_network(built):
         remote = [u for u in remote if not u.startswith("https://colab.research.google.com/")]
         assert not remote, (html_file.name, remote[:3])
     assert (site / "_static/vendor/mathjax/tex-svg.js").is_file()
+
+
+def test_a_repeated_build_rebuilds_only_what_changed(built, tmp_path):
+    """The second build reuses the executed notebooks and Jupyter Book's environment: with
+    one narrative page edited, that page is written again and no tutorial page is."""
+    from neuroai_course.book import build_book
+
+    course, _, _ = built
+    html = course.root / "_build" / "book-student" / "_build" / "html"
+    pages = {t.id: html / f"{t.rel}.html" for t in course.tutorials()}
+    start = course.root / "book" / "start.md"
+    before = {k: p.stat().st_mtime_ns for k, p in pages.items()}
+    start_before = (html / "book" / "start.html").stat().st_mtime_ns
+    original = start.read_text(encoding="utf-8")
+    try:
+        start.write_text(original + "\nA sentence added by the test.\n", encoding="utf-8")
+        index = build_book(course, out=tmp_path / "site")
+    finally:
+        start.write_text(original, encoding="utf-8")
+    assert "A sentence added by the test." in (index.parent / "book" / "start.html").read_text()
+    assert (html / "book" / "start.html").stat().st_mtime_ns > start_before
+    assert {k: p.stat().st_mtime_ns for k, p in pages.items()} == before
