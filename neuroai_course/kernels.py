@@ -83,13 +83,19 @@ class KernelCPU:
             try:
                 with proc.oneshot():
                     key = (proc.pid, proc.create_time())
-                    if key not in self._kinds:
+                    # Read the command line until it names a kernel: between fork and
+                    # exec, a starting kernel still shows its parent's.
+                    if not self._kinds.get(key):
                         self._kinds[key] = _is_kernel(proc)
                     t = proc.cpu_times()
             except psutil.Error:
                 continue
             used = t.user + t.system + t.children_user + t.children_system
-            (self._kernels if self._kinds[key] else self._others)[key] = used
+            if self._kinds[key]:
+                self._others.pop(key, None)
+                self._kernels[key] = used
+            else:
+                self._others[key] = used
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval_s):
