@@ -95,11 +95,12 @@ def check_key(course: Course, t: Tutorial, run_budget_s: float,
                         budgets=[run_budget_s, autograde_budget_s])
 
 
-def run_source(course: Course, t: Tutorial, source: nbformat.NotebookNode | None = None):
+def run_source(course: Course, t: Tutorial, source: nbformat.NotebookNode | None = None,
+               key: str | None = None):
     """Execute the source (``source``: the one already read with ``read_source``) and keep
     it for the website, tagged with its :func:`run_key`; return ``(nb, meter)`` with the
     kernel's CPU and wall time in ``meter.cpu_s``, ``meter.wall_s``."""
-    key = run_key(course, t)
+    key = key or run_key(course, t)
     if source is None:
         source = notebooks.read_source(t.source, t.source.relative_to(course.root))
     with KernelCPU() as meter:
@@ -130,24 +131,26 @@ def autograde(ws: Workspace, t: Tutorial, student: str,
     return scores, meter
 
 
-def _run_elsewhere(course: Course, t: Tutorial) -> tuple[float, float]:
+def _run_elsewhere(course: Course, t: Tutorial, key: str) -> tuple[float, float]:
     """:func:`run_source` in a worker process; the kernel's CPU and wall seconds."""
-    _, meter = run_source(course, t)
+    _, meter = run_source(course, t, key=key)
     return meter.cpu_s, meter.wall_s
 
 
 def check_tutorial(course: Course, t: Tutorial, workdir: Path,
                    run_budget_s: float = RUN_BUDGET_S,
                    autograde_budget_s: float = AUTOGRADE_BUDGET_S,
-                   split: bool = False) -> CheckResult:
+                   split: bool = False, key: str | None = None) -> CheckResult:
     """Check one tutorial, always (no cache); every violation becomes a line of
     ``problems``, every budget overrun a line of ``over_budget``. With ``split``, the
     source runs in a second process while this one grades (two cores: about the time of
     the longer of the two instead of their sum; each kernel's CPU time is its own).
 
     A source that fails to run is reported, and the grading checks still run, so one
-    pass names every problem of the tutorial.
+    pass names every problem of the tutorial. ``key``: the :func:`run_key` to tag the
+    executed source with, computed by the caller (a worker process may see other digests).
     """
+    key = key or run_key(course, t)
     res = CheckResult(t, checked_at=dt.datetime.now().strftime("%Y-%m-%d %H:%M"))
     rel = t.source.relative_to(course.root)
     try:
@@ -163,10 +166,10 @@ def check_tutorial(course: Course, t: Tutorial, workdir: Path,
     pool = None
     if split:
         pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
-        running = pool.submit(_run_elsewhere, course, t)
+        running = pool.submit(_run_elsewhere, course, t, key)
     else:
         try:
-            _, meter = run_source(course, t, source)
+            _, meter = run_source(course, t, source, key)
             res.run_cpu_s, res.run_wall_s = meter.cpu_s, meter.wall_s
         except CourseError as err:
             res.problems.append(str(err))
@@ -228,10 +231,12 @@ def default_jobs() -> int:
 
 
 def _check_alone(course: Course, t: Tutorial, run_budget_s: float,
-                 autograde_budget_s: float, split: bool = False) -> CheckResult:
+                 autograde_budget_s: float, split: bool = False,
+                 key: str | None = None) -> CheckResult:
     """:func:`check_tutorial` in a folder of its own (what a worker process runs)."""
     with tempfile.TemporaryDirectory(prefix="nai-check-", dir="/tmp") as tmp:
-        return check_tutorial(course, t, Path(tmp), run_budget_s, autograde_budget_s, split)
+        return check_tutorial(course, t, Path(tmp), run_budget_s, autograde_budget_s, split,
+                              key)
 
 
 def check_each(course: Course, tutorials: list[Tutorial] | None = None, *,
@@ -270,11 +275,13 @@ def check_each(course: Course, tutorials: list[Tutorial] | None = None, *,
         for t, key in todo:
             if on_start:
                 on_start(t)
-            yield keep(_check_alone(course, t, *budgets, split=jobs > 1), key)
+            yield keep(_check_alone(course, t, *budgets, split=jobs > 1,
+                                    key=run_key(course, t)), key)
         return
     spawn = multiprocessing.get_context("spawn")  # no fork of a process with threads
     with ProcessPoolExecutor(min(jobs, len(todo)), mp_context=spawn) as pool:
-        running = {pool.submit(_check_alone, course, t, *budgets): key for t, key in todo}
+        running = {pool.submit(_check_alone, course, t, *budgets, False, run_key(course, t)): key
+                   for t, key in todo}
         for future in as_completed(running):
             yield keep(future.result(), running[future])
 

@@ -226,7 +226,7 @@ def test_kernel_cpu_counts_the_kernels_cpu_not_its_waiting():
 
 
 def _fake_check(calls, over_budget=()):
-    def fake(course, t, workdir, run_budget_s, autograde_budget_s, split=False):
+    def fake(course, t, workdir, run_budget_s, autograde_budget_s, split=False, key=None):
         calls.append(t.id)
         return CheckResult(t, graded=2, points=4, run_cpu_s=1.0, run_wall_s=2.0,
                            autograde_cpu_s=0.5, autograde_wall_s=1.0,
@@ -265,7 +265,8 @@ def test_check_skips_what_is_unchanged(tmp_path, monkeypatch):
     check(copy, [t], strict=True)
     assert len(calls) == 7
 
-    def failing(course, tut, workdir, run_budget_s, autograde_budget_s, split=False):
+    def failing(course, tut, workdir, run_budget_s, autograde_budget_s, split=False,
+                key=None):
         calls.append(tut.id)
         return CheckResult(tut, problems=["broken"])
     monkeypatch.setattr(check_mod, "check_tutorial", failing)
