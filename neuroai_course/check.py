@@ -15,7 +15,7 @@ from pathlib import Path
 
 import nbformat
 
-from neuroai_course import notebooks
+from neuroai_course import notebooks, rules
 from neuroai_course.nbgrader_ops import Workspace
 from neuroai_course.project import Course, CourseError, Tutorial
 from neuroai_course.release import student_version
@@ -85,13 +85,15 @@ def check_tutorial(course: Course, t: Tutorial, workdir: Path,
     except CourseError as err:
         res.problems.append(str(err))
         return res
+    res.problems += rules.source_problems(source, rel)
     graded = notebooks.graded_cells(source)
     res.graded, res.points = len(graded), sum(graded.values())
     if not graded:
         res.problems.append(f"{rel}: no graded test cells (an exercise needs a test cell "
                             "starting with '# test: 1 point')")
     try:
-        _, res.run_s = run_source(course, t, source)
+        executed, res.run_s = run_source(course, t, source)
+        res.problems += rules.figure_problems(executed, rel)
         if res.run_s > run_budget_s:
             res.problems.append(f"{rel}: ran in {res.run_s:.1f} s, over its "
                                 f"{run_budget_s:g} s budget")

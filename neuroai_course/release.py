@@ -12,7 +12,7 @@ from pathlib import Path
 
 import nbformat
 
-from neuroai_course import notebooks
+from neuroai_course import notebooks, rules
 from neuroai_course.nbgrader_ops import Workspace
 from neuroai_course.project import Course, Tutorial
 
@@ -62,7 +62,8 @@ def student_version(course: Course, tutorial: Tutorial, ws: Workspace,
     rel = tutorial.source.relative_to(course.root)
     if source is None:
         source = notebooks.read_source(tutorial.source, rel)
-    return decorate(course, tutorial, ws.generate(tutorial.id, source, str(rel)))
+    student = decorate(course, tutorial, ws.generate(tutorial.id, source, str(rel)))
+    return rules.strip_model_answers(student)
 
 
 def release(course: Course, tutorials: list[Tutorial] | None = None) -> list[tuple[Tutorial, bool]]:
