@@ -147,3 +147,41 @@ def test_test_cell_names_its_reference(tid, gid):
             obj = getattr(obj, a)
         defined_in = getattr(obj, "__module__", "")
         assert ref.startswith(defined_in + "."), f"{ref}: defined in {defined_in}"
+
+
+def _delegating_fi_rate(i_nA, params):
+    from neuroai_core.neurons import lif
+
+    return lif.lif_rate(params, i_nA)
+
+
+def _delegating_context_gains(z, context):
+    return context(z)
+
+
+def _delegating_xdg_masks(n_tasks, n_hidden, keep_fraction=0.2, seed=0):
+    from neuroai_core.continual import gating
+
+    return gating.xdg_masks(n_tasks, n_hidden, keep_fraction, seed)
+
+
+def _delegating_oja(w, x, eta):
+    from neuroai_core.plasticity import oja_step as step  # under another name
+
+    return step(w, x, eta)
+
+
+@pytest.mark.parametrize("tid, gid, name, fn", [
+    ("M1T1_LIF", "test_fi_rate", "fi_rate", _delegating_fi_rate),
+    ("M3T2_ModulatedPlasticity", "test_context_gains", "context_gains",
+     _delegating_context_gains),
+    ("M4T3_ReplayGating", "test_xdg_masks", "xdg_masks", _delegating_xdg_masks),
+    ("M2T1_HebbOja", "test_oja_step", "oja_step", _delegating_oja),
+])
+def test_visible_test_tells_a_delegating_answer_to_write_the_function(tid, gid, name, fn):
+    # In the student's own kernel (no proxy): the visible part alone must stop an answer
+    # that just calls the library function, and say why.
+    visible = dict(_read(tid)[2])[gid].split("### BEGIN HIDDEN TESTS")[0]
+    fn.__name__ = name
+    with pytest.raises(AssertionError, match="write yourself"):
+        exec(compile(visible, f"{tid}-{gid}-visible", "exec"), {"__name__": "__main__", name: fn})
