@@ -89,7 +89,8 @@ def test_check_catches_a_test_that_cannot_fail_and_a_wrong_reference(tmp_path):
     copy = copy_course(tmp_path / "course")
     t = copy.select(["M1T1_LIF"])[0]
     _edit_cell(t.source, "test_euler_step",
-               "print('looks fine')\n### BEGIN HIDDEN TESTS\nassert True\n### END HIDDEN TESTS")
+               "# reference: neuroai_core.neurons.lif.lif_step\nprint('looks fine')\n"
+               "### BEGIN HIDDEN TESTS\nassert True\n### END HIDDEN TESTS")
     _edit_cell(t.source, "fi_rate",
                "def fi_rate(i_nA, params):\n    ### BEGIN SOLUTION\n"
                "    return np.zeros(len(i_nA))\n    ### END SOLUTION")
