@@ -25,6 +25,7 @@ from pathlib import Path
 
 import nbformat
 
+from neuroai_course import rules
 from neuroai_course.check import executed_path, run_key, run_source
 from neuroai_course.nbgrader_ops import CODE_STUB, TEXT_STUB
 from neuroai_course.project import Course, CourseError, Tutorial
@@ -33,6 +34,7 @@ from neuroai_course.release import badge_cell
 LOCAL_BADGE = "../../book/_static/colab-badge.svg"  # relative to tutorials/<module>/
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 SOLUTION_HEADER = "# Reference solution (instructor build only)\n"
+MODEL_ANSWER_OPEN = "````{admonition} Model answer (instructor build only)"
 
 
 def executed_source(course: Course, t: Tutorial, force: bool = False) -> nbformat.NotebookNode:
@@ -55,6 +57,14 @@ def strip_widgets(nb) -> None:
             cell.outputs = [o for o in cell.outputs if WIDGET_VIEW not in o.get("data", {})]
 
 
+def model_answer_cell(cell) -> nbformat.NotebookNode:
+    """A model answer shown in the instructor build: a collapsed admonition (a toggle)."""
+    body = rules.MODEL_ANSWER.sub("", cell.source, count=1).strip()
+    shown = copy.deepcopy(cell)
+    shown.source = (f"{MODEL_ANSWER_OPEN}\n:class: dropdown\n\n{body}\n````")
+    return shown
+
+
 def reader_page(course: Course, t: Tutorial, executed, instructor: bool = False):
     """The website's version of one tutorial: outputs kept, solutions hidden or toggled."""
     from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
@@ -66,6 +76,10 @@ def reader_page(course: Course, t: Tutorial, executed, instructor: bool = False)
     ClearHiddenTests().preprocess(page, {})
     cells = [badge_cell(course.colab_url(t), LOCAL_BADGE)]
     for cell, original in zip(page.cells, originals, strict=True):
+        if rules.is_model_answer(cell):
+            if instructor:  # behind a toggle, like the solutions
+                cells.append(model_answer_cell(cell))
+            continue
         cells.append(cell)
         if instructor and cell.cell_type == "code" and cell.source != original:
             reveal = nbformat.v4.new_code_cell(SOLUTION_HEADER + original)

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import nbformat
 
-from neuroai_course import cache, notebooks
+from neuroai_course import cache, notebooks, rules
 from neuroai_course.kernels import KernelCPU
 from neuroai_course.nbgrader_ops import CellScore, Workspace
 from neuroai_course.project import Course, CourseError, Tutorial
@@ -158,6 +158,7 @@ def check_tutorial(course: Course, t: Tutorial, workdir: Path,
     except CourseError as err:
         res.problems.append(str(err))
         return res
+    res.problems += rules.source_problems(source, rel)
     graded = notebooks.graded_cells(source)
     res.graded, res.points = len(graded), sum(graded.values())
     if not graded:
@@ -187,6 +188,9 @@ def check_tutorial(course: Course, t: Tutorial, workdir: Path,
             res.problems.insert(0, str(err))
         finally:
             pool.shutdown()
+    executed = executed_path(course, t)
+    if executed.is_file():
+        res.problems += rules.figure_problems(nbformat.read(executed, 4), rel)
     if res.run_cpu_s > run_budget_s:
         res.over_budget.insert(
             0, f"{rel}: ran in {res.run_cpu_s:.1f} s of CPU ({res.run_wall_s:.1f} s wall), "

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import nbformat
 
-from neuroai_course import cache, notebooks
+from neuroai_course import cache, notebooks, rules
 from neuroai_course.nbgrader_ops import Workspace
 from neuroai_course.project import Course, Tutorial
 
@@ -90,7 +90,8 @@ def student_version(course: Course, tutorial: Tutorial, ws: Workspace,
     rel = tutorial.source.relative_to(course.root)
     if source is None:
         source = notebooks.read_source(tutorial.source, rel)
-    return decorate(course, tutorial, ws.generate(tutorial.id, source, str(rel)))
+    student = decorate(course, tutorial, ws.generate(tutorial.id, source, str(rel)))
+    return rules.strip_model_answers(student)
 
 
 def release_key(course: Course, t: Tutorial) -> str:

@@ -37,12 +37,12 @@ def test_tutorial_invariants(course, tid, tmp_path):
     # other tests running beside this one do not inflate.
     res = check_tutorial(course, t, tmp_path)
     assert res.strict_ok, "\n".join(res.problems + res.over_budget)
-    assert 2 <= res.graded <= 4, f"{tid} has {res.graded} graded exercises (TUTORIALS.md: 2-4)"
+    assert 2 <= res.graded <= 4, f"{tid} has {res.graded} graded exercises (the anatomy: 2-4)"
 
 
 @pytest.mark.parametrize("tid", tutorial_ids())
 def test_tutorial_anatomy(course, tid):
-    """TUTORIALS.md: every graded test cell has hidden tests and a visible check; the
+    """Every graded test cell has hidden tests and a visible check; the
     student version carries the Colab badge and the setup cell first."""
     (t,) = course.select([tid])
     src = notebooks.read_source(t.source)  # authoring marks become nbgrader metadata
@@ -95,7 +95,8 @@ def test_check_catches_a_test_that_cannot_fail_and_a_wrong_reference(tmp_path):
     copy = copy_course(tmp_path / "course")
     t = copy.select(["M1T1_LIF"])[0]
     _edit_cell(t.source, "test_euler_step",
-               "print('looks fine')\n### BEGIN HIDDEN TESTS\nassert True\n### END HIDDEN TESTS")
+               "# reference: neuroai_core.neurons.lif.lif_step\nprint('looks fine')\n"
+               "### BEGIN HIDDEN TESTS\nassert True\n### END HIDDEN TESTS")
     _edit_cell(t.source, "fi_rate",
                "def fi_rate(i_nA, params):\n    ### BEGIN SOLUTION\n"
                "    return np.zeros(len(i_nA))\n    ### END SOLUTION")

@@ -46,7 +46,9 @@ class AdExParams:
 
     Defaults: the cortical cell of Brette & Gerstner (2005), reset to the leak reversal
     potential, spike cut-off at ``V_T + 5 Delta_T = -40.4 mV``. With ``dt_ms = 0.1`` the
-    spike counts for steps of 0.6-2 nA equal those with 0.01 ms.
+    spike counts of 500 ms steps of 0.6-2 nA (in 0.1 nA increments) are within one spike of
+    those with 0.01 ms: equal at 13 of the 15 currents, one fewer at 1.6 and 1.7 nA (36
+    against 37, 39 against 40).
     """
 
     c_m_pF: float = 281.0

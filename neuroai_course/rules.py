@@ -1,0 +1,128 @@
+"""Rules every tutorial follows, as pure functions over a notebook (used by ``neuroai check``).
+
+- Every test cell names the library function(s) its exercise re-implements on a line
+  ``# reference: neuroai_core.module.function`` (several separated by commas, or ``none``).
+- Before its exercise, a notebook does not import the reference of that exercise as a bare
+  name (``from neuroai_core.neurons import lif_rate``): a student could pass by calling it. A
+  demo that needs it calls it through its module (``lif.lif_rate``). Test cells import
+  references under a module alias too (``from neuroai_core.neurons import lif``).
+- The executed notebook shows at least three figures.
+- A model answer (a markdown cell whose first line is ``<!-- model answer -->``) is for
+  instructors: :func:`strip_model_answers` removes it from what students get.
+
+Each ``*_problems`` function returns a list of one-line problems (empty when the rule
+holds), naming the notebook and the cell.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+MIN_FIGURES = 3
+MODEL_ANSWER = re.compile(r"^\s*<!--\s*model answer\s*-->", re.IGNORECASE)
+REFERENCE = re.compile(r"^#\s*reference:\s*(?P<refs>.+?)\s*$", re.MULTILINE)
+_DEF = re.compile(r"^def\s+([A-Za-z_]\w*)\s*\(", re.MULTILINE)
+_FIGURE_TYPES = ("image/png", "image/svg+xml", "image/jpeg")
+
+
+def _meta(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {}) or {}
+
+
+def _is_test(cell) -> bool:
+    return cell.get("cell_type") == "code" and bool(_meta(cell).get("grade")) \
+        and not _meta(cell).get("solution")
+
+
+def _is_exercise(cell) -> bool:
+    return cell.get("cell_type") == "code" and bool(_meta(cell).get("solution"))
+
+
+def is_model_answer(cell) -> bool:
+    """True for a markdown cell whose first line is ``<!-- model answer -->``."""
+    return cell.get("cell_type") == "markdown" and bool(MODEL_ANSWER.match(cell.get("source", "")))
+
+
+def strip_model_answers(nb):
+    """Remove the model-answer cells from ``nb`` (in place); return ``nb``."""
+    nb.cells = [c for c in nb.cells if not is_model_answer(c)]
+    return nb
+
+
+def references(source: str) -> list[str]:
+    """The dotted references named by a test cell's ``# reference:`` line (``[]`` for none)."""
+    found = REFERENCE.search(source)
+    if not found:
+        return []
+    refs = [r.strip() for r in found.group("refs").split(",") if r.strip()]
+    return [r for r in refs if r.lower() != "none"]
+
+
+def _bare_imports(source: str) -> set[str]:
+    """Names imported bare by ``from package import name [as alias]`` (the original names)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:  # a cell with IPython magics: read its import lines alone
+        lines = [ln for ln in source.splitlines() if ln.lstrip().startswith(("from ", "import "))]
+        try:
+            tree = ast.parse("\n".join(lines))
+        except SyntaxError:
+            return set()
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("neuroai_core"):
+            names |= {alias.name for alias in node.names}
+    return names
+
+
+def reference_line_problems(nb, label) -> list[str]:
+    """Every test cell has a ``# reference:`` line."""
+    return [f"{label}: cell {i + 1} ({_meta(c).get('grade_id')}) has no '# reference: ...' "
+            "line naming the library function its exercise re-implements (or 'none')"
+            for i, c in enumerate(nb.cells) if _is_test(c) and not REFERENCE.search(c.source)]
+
+
+def bare_reference_problems(nb, label) -> list[str]:
+    """No reference of an exercise is imported as a bare name before that exercise, nor by a
+    test cell (test cells import the reference's module under an alias)."""
+    problems = []
+    cells = nb.cells
+    for t, test in enumerate(cells):
+        if not _is_test(test):
+            continue
+        names = {ref.rpartition(".")[2] for ref in references(test.source)}
+        if not names:
+            continue
+        exercise = max((i for i in range(t) if _is_exercise(cells[i])), default=t)
+        for i in [*range(exercise), t]:
+            if cells[i].get("cell_type") != "code":
+                continue
+            for name in sorted(names & _bare_imports(cells[i].source)):
+                where = "its test" if i == t else "before its exercise"
+                problems.append(
+                    f"{label}: cell {i + 1} imports {name}, the reference of "
+                    f"{_meta(test).get('grade_id')}, as a bare name {where}; import its "
+                    f"module instead and call module.{name}")
+    return problems
+
+
+def figure_count(executed) -> int:
+    """Number of images among the outputs of an executed notebook."""
+    return sum(1 for cell in executed.cells if cell.get("cell_type") == "code"
+               for out in cell.get("outputs", [])
+               if any(kind in out.get("data", {}) for kind in _FIGURE_TYPES))
+
+
+def figure_problems(executed, label, minimum: int = MIN_FIGURES) -> list[str]:
+    """The executed notebook shows at least ``minimum`` figures."""
+    n = figure_count(executed)
+    if n >= minimum:
+        return []
+    return [f"{label}: the executed notebook shows {n} figure(s); a tutorial shows at least "
+            f"{minimum}"]
+
+
+def source_problems(nb, label) -> list[str]:
+    """The rules about a source notebook (read with its marks applied)."""
+    return reference_line_problems(nb, label) + bare_reference_problems(nb, label)

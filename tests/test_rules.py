@@ -1,0 +1,80 @@
+"""The tutorial rules of ``neuroai_course.rules`` on small notebooks built in the test."""
+
+import nbformat
+
+from neuroai_course import rules
+from neuroai_course.book import model_answer_cell
+
+GRADE = {"grade": True, "solution": False, "grade_id": "test_rate", "points": 1}
+ANSWER = {"grade": False, "solution": True, "grade_id": "rate"}
+
+
+def _nb(*cells):
+    nb = nbformat.v4.new_notebook()
+    out = []
+    for kind, src, meta in cells:
+        cell = (nbformat.v4.new_code_cell(src) if kind == "code"
+                else nbformat.v4.new_markdown_cell(src))
+        if meta:
+            cell.metadata["nbgrader"] = dict(meta)
+        out.append(cell)
+    nb.cells = out
+    return nb
+
+
+TEST_OK = ("import numpy as np\nfrom neuroai_core.neurons import lif\n"
+           "# reference: neuroai_core.neurons.lif.lif_rate\nassert rate(1) == lif.lif_rate(1)\n")
+
+
+def test_a_clean_notebook_has_no_problems():
+    nb = _nb(("code", "from neuroai_core.neurons import lif, LIFParams\nlif.lif_rate", None),
+             ("code", "def rate(i):\n    return i", ANSWER),
+             ("code", TEST_OK, GRADE),
+             ("code", "from neuroai_core.neurons import lif_rate  # after: allowed", None))
+    assert rules.source_problems(nb, "nb") == []
+
+
+def test_a_bare_import_before_the_exercise_is_named():
+    nb = _nb(("code", "from neuroai_core.neurons import (LIFParams,\n    lif_rate)", None),
+             ("code", "def rate(i):\n    return i", ANSWER),
+             ("code", TEST_OK, GRADE))
+    [problem] = rules.bare_reference_problems(nb, "nb")
+    assert "cell 1 imports lif_rate" in problem and "before its exercise" in problem
+
+
+def test_a_bare_import_in_the_test_cell_is_named_even_under_an_alias():
+    test = TEST_OK.replace("from neuroai_core.neurons import lif\n",
+                           "from neuroai_core.neurons import lif_rate as ref\n")
+    nb = _nb(("code", "def rate(i):\n    return i", ANSWER), ("code", test, GRADE))
+    [problem] = rules.bare_reference_problems(nb, "nb")
+    assert "cell 2" in problem and "its test" in problem
+
+
+def test_a_test_cell_without_reference_line_is_named():
+    nb = _nb(("code", "def rate(i):\n    return i", ANSWER),
+             ("code", "assert rate(1) == 1", GRADE))
+    [problem] = rules.reference_line_problems(nb, "nb")
+    assert "test_rate" in problem and "# reference:" in problem
+    assert rules.references("# reference: none\n") == []
+    assert rules.references("# reference: a.b.c, a.d\n") == ["a.b.c", "a.d"]
+
+
+def test_figures_are_counted_from_image_outputs():
+    nb = _nb(("code", "plot()", None), ("code", "plot()", None), ("code", "print(1)", None))
+    png = nbformat.v4.new_output("display_data", data={"image/png": "iVBOR", "text/plain": "f"})
+    nb.cells[0].outputs = [png, png]
+    nb.cells[1].outputs = [nbformat.v4.new_output("stream", text="1")]
+    assert rules.figure_count(nb) == 2
+    assert "shows 2 figure(s)" in rules.figure_problems(nb, "nb")[0]
+    nb.cells[1].outputs = [png]
+    assert rules.figure_problems(nb, "nb") == []
+
+
+def test_model_answers_leave_the_student_version_and_toggle_for_instructors():
+    nb = _nb(("markdown", "## Reflect\nWhy?", None),
+             ("markdown", "<!-- model answer -->\nBecause the leak.", None))
+    assert rules.is_model_answer(nb.cells[1]) and not rules.is_model_answer(nb.cells[0])
+    shown = model_answer_cell(nb.cells[1])
+    assert ":class: dropdown" in shown.source and "Because the leak." in shown.source
+    assert "<!--" not in shown.source
+    assert [c.source for c in rules.strip_model_answers(nb).cells] == ["## Reflect\nWhy?"]
