@@ -195,3 +195,15 @@ def test_forward_transfer_related_beats_unrelated():
     assert rot["forward_transfer"] == pytest.approx(forward_transfer(rot["R"], rot["init"]))
     with pytest.raises(ValueError, match="stream_name"):
         transfer_run("split digits")
+
+
+def test_compare_task_free_rows():
+    from neuroai_core.continual import compare_task_free
+
+    # xdg needs the task label, so it is skipped outside task-IL: one row is left
+    rows = compare_task_free(methods=("xdg", "fine-tuning"), scenarios=("domain",), seeds=(0,),
+                             config=ContinualConfig(epochs=1))
+    assert [(r["method"], r["scenario"], r["seed"]) for r in rows] == [("fine-tuning", "domain", 0)]
+    assert np.array(rows[0]["R"]).shape == (5, 5)
+    with pytest.raises(ValueError, match="stream"):
+        compare_task_free(stream="rotated digits")

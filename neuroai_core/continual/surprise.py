@@ -59,10 +59,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from neuroai_core.continual.compare import ContinualConfig
+from neuroai_core.continual.compare import STREAMS, TASK_IL_ONLY, ContinualConfig, run_method
 from neuroai_core.continual.data import TaskStream
 from neuroai_core.continual.ewc import OnlineEWC
 from neuroai_core.continual.gating import XdGMLP
+from neuroai_core.continual.metrics import average_accuracy, backward_transfer, forgetting
 from neuroai_core.continual.replay import current_batches
 from neuroai_core.continual.train import MLP, Batch, masked_logits, train_task
 from neuroai_core.torch_utils import single_thread
@@ -453,9 +454,6 @@ def compare_task_free(methods=("fine-tuning", "ewc", "si", "replay", "xdg", "sur
     the surprise learner, so :func:`~neuroai_core.continual.compare.format_table` prints
     them.
     """
-    from neuroai_core.continual.compare import STREAMS, TASK_IL_ONLY, run_method
-    from neuroai_core.continual.metrics import average_accuracy, backward_transfer, forgetting
-
     if stream not in STREAMS:
         raise ValueError(f"stream must be one of {tuple(STREAMS)}, got {stream!r}")
     config = config or ContinualConfig()
