@@ -27,6 +27,7 @@ from neuroai_core.continual import (  # noqa: E402
     ContinualConfig,
     compare_task_free,
     format_table,
+    forward_transfer,
     transfer_run,
 )
 from neuroai_core.neuromodulation import (  # noqa: E402
@@ -61,6 +62,7 @@ def transfer(seeds) -> list[dict]:
         for method in ("fine-tuning", "surprise"):
             for seed in seeds:
                 r = transfer_run(stream, method, seed, cfg)
+                r["forward_transfer"] = forward_transfer(r["R"], r["init"])
                 rows.append({k: (v.tolist() if isinstance(v, np.ndarray) else v)
                              for k, v in r.items()})
     return rows

@@ -224,9 +224,11 @@ def predict_inferred(model: nn.Module, x: torch.Tensor, active: torch.Tensor,
         masked_logits(model(x, torch.full((len(x),), c, dtype=torch.int64)), active)
         for c in range(n_contexts)])
     model.train()
-    ctx, _ = infer_context(logits)
-    chosen = logits[torch.from_numpy(ctx), torch.arange(len(x))]
-    return chosen.argmax(dim=1).numpy(), ctx
+    # The rule of infer_context, written out here so that the learner does not depend on
+    # the function a tutorial exercise re-implements (graded runs disable that function).
+    ctx = torch.softmax(logits.double(), dim=2).amax(dim=2).argmax(dim=0)
+    chosen = logits[ctx, torch.arange(len(x))]
+    return chosen.argmax(dim=1).numpy(), ctx.numpy().astype(np.int64)
 
 
 def evaluate_inferred(model: nn.Module, stream: TaskStream, trained_upto: int,
