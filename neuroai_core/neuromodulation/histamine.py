@@ -96,7 +96,7 @@ def arousal_counts(gain: float, task: ArousalTask | None = None, n_trials: int =
     noise = task.noise_nA * rng.standard_normal((n_trials, task.n_neurons))
     current = gain * (task.base_nA + task.signal_nA * w[None, :] * s[:, None]) + noise
     res = simulate_lif_counts(params or LIFParams(), current.ravel(), task.window_ms,
-                              backend="numpy")
+                              backend="simulate")
     return res.spike_counts.reshape(n_trials, task.n_neurons), s, w
 
 
