@@ -42,7 +42,8 @@ def text_of(html: str) -> str:
 
 def test_narrative_pages_exist(built):
     _, site, _ = built
-    for name in ("index", "book/syllabus", "book/start", "book/instructor", "book/references"):
+    for name in ("index", "book/syllabus", "book/start", "book/instructor", "book/references",
+                 "book/limits"):
         assert (site / f"{name}.html").exists(), name
 
 

@@ -26,12 +26,20 @@ from neuroai_core.continual.data import (
     output_mask,
     permuted_digits,
     read_idx,
+    rotate_images,
+    rotated_digits,
     split_digits,
     split_stream,
 )
 from neuroai_core.continual.ewc import EWC, OnlineEWC, diagonal_fisher, quadratic_penalty
 from neuroai_core.continual.gating import ModulatedMLP, XdGMLP, xdg_masks
-from neuroai_core.continual.metrics import average_accuracy, backward_transfer, forgetting
+from neuroai_core.continual.metrics import (
+    average_accuracy,
+    backward_transfer,
+    forgetting,
+    forward_transfer,
+    learning_transfer,
+)
 from neuroai_core.continual.replay import (
     ReplayBuffer,
     current_batches,
@@ -39,6 +47,19 @@ from neuroai_core.continual.replay import (
     replay_batches,
 )
 from neuroai_core.continual.si import SI, si_importance
+from neuroai_core.continual.surprise import (
+    ChangeDetector,
+    SurpriseConfig,
+    SurpriseRun,
+    compare_task_free,
+    detect_changes,
+    evaluate_inferred,
+    hits_and_false_alarms,
+    infer_context,
+    predict_inferred,
+    run_surprise,
+    surprise_scores,
+)
 from neuroai_core.continual.train import (
     MLP,
     Batch,
@@ -50,9 +71,11 @@ from neuroai_core.continual.train import (
     task_batches,
     train_task,
 )
+from neuroai_core.continual.transfer import TRANSFER_STREAMS, transfer_run
 
 __all__ = [
     "Batch",
+    "ChangeDetector",
     "ContinualConfig",
     "EWC",
     "METHOD_NAMES",
@@ -63,7 +86,10 @@ __all__ = [
     "RunResult",
     "SCENARIOS",
     "SI",
+    "SurpriseConfig",
+    "SurpriseRun",
     "TASK_IL_ONLY",
+    "TRANSFER_STREAMS",
     "Task",
     "TaskStream",
     "TrainResult",
@@ -72,12 +98,19 @@ __all__ = [
     "average_accuracy",
     "backward_transfer",
     "compare",
+    "compare_task_free",
     "current_batches",
+    "detect_changes",
     "diagonal_fisher",
     "evaluate",
+    "evaluate_inferred",
     "forgetting",
     "format_table",
+    "forward_transfer",
+    "hits_and_false_alarms",
+    "infer_context",
     "joint_batches",
+    "learning_transfer",
     "load_digits_arrays",
     "load_mnist",
     "make_model",
@@ -86,16 +119,22 @@ __all__ = [
     "output_mask",
     "path_integral_step",
     "permuted_digits",
+    "predict_inferred",
     "quadratic_penalty",
     "read_idx",
     "replay_batches",
+    "rotate_images",
+    "rotated_digits",
     "run_method",
+    "run_surprise",
     "si_importance",
     "single_thread",
     "split_digits",
     "split_stream",
     "summarize",
+    "surprise_scores",
     "task_batches",
     "train_task",
+    "transfer_run",
     "xdg_masks",
 ]
