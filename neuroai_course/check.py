@@ -200,7 +200,10 @@ def check_tutorial(course: Course, t: Tutorial, workdir: Path,
 
 def _grading_problems(course: Course, t: Tutorial, source: nbformat.NotebookNode,
                       ws: Workspace, res: CheckResult, autograde_budget_s: float) -> list[str]:
-    """Sync of tutorials/, full marks for the source, zero for the untouched student."""
+    """Sync of tutorials/; graded as a hand-in (:func:`neuroai_course.grade.prove`): full
+    marks for the solution, zero for the stubs and for answers that call the reference."""
+    from neuroai_course.grade import prove
+
     rel = t.source.relative_to(course.root)
     problems = []
     fresh = nbformat.writes(student_version(course, t, ws, source)) + "\n"
@@ -209,18 +212,16 @@ def _grading_problems(course: Course, t: Tutorial, source: nbformat.NotebookNode
         problems.append(f"{t.rel}.ipynb is out of date with {rel}: run 'neuroai release'")
         student = ws.root / f"{t.id}-fresh.ipynb"
         student.write_text(fresh, encoding="utf-8")
-    reference = ws.root / f"{t.id}-reference.ipynb"
-    nbformat.write(source, reference)
-    ref_scores, meter = autograde(ws, t, "reference", reference)
-    res.autograde_cpu_s, res.autograde_wall_s = meter.cpu_s, meter.wall_s
-    problems += _score_problems(ref_scores, True, f"{rel} autograded")
+    # Graded as a hand-in is: the source's cells in the sandbox, the tests in the grader;
+    # then the stubs and answers that only call each exercise's reference.
+    proof = prove(course, t, source)
+    res.autograde_cpu_s, res.autograde_wall_s = proof["cpu_seconds"], proof["seconds"]
+    problems += [f"{rel}: {p}" for p in proof["problems"]]
     if res.autograde_cpu_s > autograde_budget_s:
         res.over_budget.append(
             f"{rel}: autograding took {res.autograde_cpu_s:.1f} s of CPU "
             f"({res.autograde_wall_s:.1f} s wall), over its {autograde_budget_s:g} s budget: "
             "shrink heavy cells when NBGRADER_EXECUTION is set")
-    stub_scores, _ = autograde(ws, t, "untouched", student)
-    problems += _score_problems(stub_scores, False, f"{t.rel}.ipynb autograded")
     return problems
 
 

@@ -181,9 +181,11 @@ def prove(course: Course, tutorial, source, limits: Limits | None = None) -> dic
                 gid not in phases_out["delegate"].get("delegated", []):
             problems.append(f"{gid}: an answer that only calls {test['references'][0]} is "
                             "not scored 0 as delegation")
-    solution = phases_out.get("solution", {}).get("scores", {})
+    solution = phases_out.get("solution", {})
     return {"problems": problems, "graded": len(plan.tests),
-            "points": sum(v[0] for v in solution.values()),
+            "points": sum(v[0] for v in solution.get("scores", {}).values()),
+            # graded as a hand-in: the notebook's cells, then the tests of the solution
+            "cpu_seconds": result.get("cpu_seconds", 0.0) + solution.get("cpu_seconds", 0.0),
             "seconds": result.get("total_seconds", float("nan")),
             "sandboxed": not grader.unsandboxed}
 
