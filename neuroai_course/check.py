@@ -1,4 +1,4 @@
-"""``neuroai check``: prove the invariants of every tutorial (ARCHITECTURE.md).
+"""``neuroai check``: prove the invariants of every tutorial.
 
 For each tutorial: the source runs top to bottom offline within its budget; autograding
 the source gives full marks, within the autograder budget; autograding the untouched

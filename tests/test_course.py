@@ -31,13 +31,13 @@ def test_tutorial_invariants(course, tid, tmp_path):
     res = check_tutorial(course, t, tmp_path, run_budget_s=3 * RUN_BUDGET_S,
                          autograde_budget_s=3 * AUTOGRADE_BUDGET_S)
     assert res.ok, "\n".join(res.problems)
-    assert 2 <= res.graded <= 4, f"{tid} has {res.graded} graded exercises (TUTORIALS.md: 2-4)"
+    assert 2 <= res.graded <= 4, f"{tid} has {res.graded} graded exercises (the course allows 2-4)"
 
 
 @pytest.mark.parametrize("tid", tutorial_ids())
 def test_tutorial_anatomy(course, tid):
-    """TUTORIALS.md: every graded test cell has hidden tests and a visible check; the
-    student version carries the Colab badge and the setup cell first."""
+    """The course's tutorial anatomy: every graded test cell has hidden tests and a visible
+    check; the student version carries the Colab badge and the setup cell first."""
     (t,) = course.select([tid])
     src = notebooks.read_source(t.source)  # authoring marks become nbgrader metadata
     tests = [c for c in src.cells if c.metadata.get("nbgrader", {}).get("grade")]
