@@ -32,22 +32,22 @@ from neuroai_core.continual.data import (
 from neuroai_core.continual.ewc import EWC, OnlineEWC, diagonal_fisher, quadratic_penalty
 from neuroai_core.continual.gating import ModulatedMLP, XdGMLP, xdg_masks
 from neuroai_core.continual.metrics import average_accuracy, backward_transfer, forgetting
-from neuroai_core.continual.replay import (
+from neuroai_core.continual.si import SI, si_importance
+from neuroai_core.continual.sources import (
+    Batch,
     ReplayBuffer,
     current_batches,
     joint_batches,
     replay_batches,
+    task_batches,
 )
-from neuroai_core.continual.si import SI, si_importance
 from neuroai_core.continual.train import (
     MLP,
-    Batch,
     TrainResult,
     accuracy,
     evaluate,
     masked_logits,
     path_integral_step,
-    task_batches,
     train_task,
 )
 
