@@ -9,12 +9,10 @@ samples) and joint (trained once on all tasks, as Avalanche's JointTraining; the
 joint, retrained on all data so far after every task, is the extra row joint-cumulative).
 Reported: the mean accuracy over the five tasks after the last one
 (mean and standard deviation over seeds), the wall time per run, one thread each, and
-the import time of each library in a fresh interpreter (median of 5). Our plain-MLP runs
-take the hand-derived NumPy step (neuroai_core/continual/fastmlp.py); for the first seed
-every run is repeated through the autograd loop (``ContinualConfig(fast=False)``, the
-path before the fast one existed) and its time and accuracy are recorded too. Also checks SI:
-ours must change the training (compared with naive at the same seed); Avalanche 0.6.0's
-SynapticIntelligence is tested for the same.
+the import time of each library in a fresh interpreter (median of 5). Every run of ours
+goes through the one PyTorch training loop, ``neuroai_core.continual.train.train_task``
+(autograd, ``torch.optim.Adam``). Also checks SI: ours must change the training (compared
+with naive at the same seed); Avalanche 0.6.0's SynapticIntelligence is tested for the same.
 """
 
 from __future__ import annotations
@@ -24,7 +22,6 @@ import statistics
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import common
@@ -33,7 +30,7 @@ import torch
 
 from neuroai_core.continual.compare import ContinualConfig, RunResult, make_model, run_method
 from neuroai_core.continual.data import split_digits
-from neuroai_core.continual.replay import joint_batches
+from neuroai_core.continual.sources import joint_batches
 from neuroai_core.continual.train import evaluate, train_task
 from neuroai_core.torch_utils import single_thread
 
@@ -63,7 +60,7 @@ def joint_once(stream, config: ContinualConfig, seed: int) -> RunResult:
         last = stream.n_tasks - 1
         batches = joint_batches(stream, last, epochs=config.epochs,
                                 batch_size=config.batch_size, seed=[seed, last])
-        result = train_task(model, batches, lr=config.lr, fast=config.fast)
+        result = train_task(model, batches, lr=config.lr)
         R = np.zeros((stream.n_tasks, stream.n_tasks))
         R[last] = evaluate(model, stream, last)
         return RunResult("joint", stream.scenario, int(seed), R, [result.losses],
@@ -78,8 +75,7 @@ def run(method, stream, config, seed) -> RunResult:
 
 
 def ours(methods, scenarios, seeds, config) -> tuple[list[dict], list[dict]]:
-    for fast in (True, False):  # warm-up, both paths
-        run_method("fine-tuning", split_digits("class", seed=0), replace(config, fast=fast), 0)
+    run_method("fine-tuning", split_digits("class", seed=0), config, 0)  # warm-up
     rows, si_check = [], []
     for scenario in scenarios:
         for seed in seeds:
@@ -93,11 +89,6 @@ def ours(methods, scenarios, seeds, config) -> tuple[list[dict], list[dict]]:
                        "average_accuracy": float(res.R[-1].mean()),
                        "seconds": res.seconds, "load_before": before,
                        "load_after": common.load()}
-                if seed == seeds[0]:  # the same run through autograd, for comparison
-                    slow = run(method, stream, replace(config, fast=False), seed)
-                    row |= {"autograd_seconds": slow.seconds,
-                            "autograd_accuracy": float(slow.R[-1].mean()),
-                            "autograd_max_abs_R_diff": float(np.abs(slow.R - res.R).max())}
                 rows.append(row)
             if "si" in results and "fine-tuning" in results:
                 a, b = results["si"], results["fine-tuning"]
@@ -117,9 +108,6 @@ def summary(rows: list[dict]) -> dict:
         res[k] = {"acc_mean": float(np.mean([r["average_accuracy"] for r in v])),
                   "acc_sd": float(np.std([r["average_accuracy"] for r in v])),
                   "seconds": statistics.median(r["seconds"] for r in v)}
-        slow = [r["autograd_seconds"] for r in v if "autograd_seconds" in r]
-        if slow:
-            res[k]["autograd_seconds"] = statistics.median(slow)
     return res
 
 
@@ -190,8 +178,7 @@ def main() -> None:
         a = s_av.get((method, scenario), {})
         row = {"method": method, "scenario": scenario, "ours_acc": o["acc_mean"],
                "ours_sd": o["acc_sd"], "ours_s": o["seconds"], "avalanche_acc": a.get("acc_mean"),
-               "avalanche_sd": a.get("acc_sd"), "avalanche_s": a.get("seconds"),
-               "ours_autograd_s": o.get("autograd_seconds")}
+               "avalanche_sd": a.get("acc_sd"), "avalanche_s": a.get("seconds")}
         if a:
             row["speedup"] = a["seconds"] / o["seconds"]
             row["acc_diff_points"] = 100 * (o["acc_mean"] - a["acc_mean"])
@@ -201,7 +188,7 @@ def main() -> None:
     print(common.table(table_rows, [
         ("method", "method"), ("scenario", "scenario"), ("ours_acc", "ours acc"),
         ("ours_sd", "sd"), ("avalanche_acc", "Avalanche acc"), ("avalanche_sd", "sd"),
-        ("ours_s", "ours s/run"), ("ours_autograd_s", "autograd s/run"),
+        ("ours_s", "ours s/run"),
         ("avalanche_s", "Avalanche s/run"), ("speedup", "speed-up")]))
     print("import s:", imports)
     print("SI check, ours:", si_ours)

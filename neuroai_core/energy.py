@@ -1,6 +1,7 @@
 """Energy by counting operations: a spiking layer against the equivalent dense layer.
 
-We count operations rather than claim joules (see SCIENCE.md, "Energy"):
+We count operations rather than claim joules, because the joules depend on the hardware
+(see below) while the counts depend only on the network and its activity:
 
 - a **dense layer** with ``n_in`` inputs and ``n_out`` outputs costs one multiply-accumulate
   (MAC) per weight each time it is evaluated: ``n_in * n_out`` MACs per inference, or per

@@ -1,6 +1,11 @@
-"""Tests of the continual-learning core (see ../shared/guide/SCIENCE.md, Continual learning)."""
+"""Tests of the continual-learning core: task streams and scenarios (van de Ven & Tolias
+2019), EWC's Fisher (Kirkpatrick et al. 2017), online EWC (Schwarz et al. 2018), SI's path
+integral (Zenke et al. 2017), the one training loop and its batch sources, the metrics of
+forgetting, and the published pattern of the three scenarios."""
 
+import copy
 import gzip
+import itertools
 import struct
 
 import numpy as np
@@ -16,19 +21,25 @@ from neuroai_core.continual import (
     OnlineEWC,
     ReplayBuffer,
     XdGMLP,
+    accuracy,
     average_accuracy,
     backward_transfer,
     compare,
+    current_batches,
     diagonal_fisher,
     forgetting,
+    masked_logits,
     output_mask,
     path_integral_step,
     permuted_digits,
     read_idx,
+    replay_batches,
     run_method,
     si_importance,
     split_digits,
     summarize,
+    task_batches,
+    train_task,
 )
 
 # --- task streams and scenarios --------------------------------------------------------
@@ -191,6 +202,181 @@ def test_si_consolidate_and_penalty_by_hand():
             p.add_(0.2)
     n_params = sum(p.numel() for p in model.parameters())
     assert float(si(model).detach()) == pytest.approx(0.5 * 2.0 * 0.04 * n_params, rel=1e-5)
+
+
+# --- the training loop ------------------------------------------------------------------
+
+
+def _ids(task):
+    return torch.full((len(task.x_train),), task.task_id, dtype=torch.int64)
+
+
+def _reference_loop(model, batches, penalty, lr):
+    """An independent loop written here: gradients from ``torch.autograd.grad``, Adam from
+    its definition (Kingma & Ba 2015, Algorithm 1, with torch's defaults beta1 = 0.9,
+    beta2 = 0.999, eps = 1e-8): ``m <- b1 m + (1 - b1) g``, ``v <- b2 v + (1 - b2) g^2``,
+    ``theta <- theta - lr m_hat / (sqrt(v_hat) + eps)`` with the bias-corrected moments,
+    ``g`` the gradient of task loss + penalty. The SI path integral uses the task gradient
+    only, ``w -= g_task (theta' - theta)`` (Zenke et al. 2017, eq. 3)."""
+    b1, b2, eps = 0.9, 0.999, 1e-8
+    params = dict(model.named_parameters())
+    m = {n: torch.zeros_like(p) for n, p in params.items()}
+    v = {n: torch.zeros_like(p) for n, p in params.items()}
+    w = {n: torch.zeros_like(p) for n, p in params.items()}
+    losses = []
+    for step, batch in enumerate(batches, start=1):
+        logits = masked_logits(model(batch.x, batch.task_ids), batch.active)
+        loss = torch.nn.functional.cross_entropy(logits, batch.y)
+        g_task = torch.autograd.grad(loss, list(params.values()))
+        extra = penalty(model) if penalty is not None else None
+        g_pen = (torch.autograd.grad(extra, list(params.values())) if extra is not None
+                 else [torch.zeros_like(p) for p in params.values()])
+        with torch.no_grad():
+            for (n, p), gt, gp in zip(params.items(), g_task, g_pen, strict=True):
+                g = gt + gp
+                m[n] = b1 * m[n] + (1 - b1) * g
+                v[n] = b2 * v[n] + (1 - b2) * g**2
+                m_hat, v_hat = m[n] / (1 - b1**step), v[n] / (1 - b2**step)
+                delta = -lr * m_hat / (v_hat.sqrt() + eps)
+                w[n] -= gt * delta
+                p += delta
+        losses.append(float(loss.detach()))
+    return np.array(losses), w
+
+
+@pytest.mark.parametrize("kind", ["none", "ewc", "online-ewc", "si"])
+def test_train_task_equals_a_loop_written_from_the_definitions(kind):
+    # Float64 model and data, so both loops agree to rounding (1e-10) after 15 steps.
+    stream = split_digits("class", seed=0)
+    model = MLP(n_out=stream.n_outputs, seed=3).double()
+
+    def batches(t, seed, n):
+        return [b._replace(x=b.x.double()) for b in
+                itertools.islice(current_batches(stream, t, epochs=2, seed=seed), n)]
+    penalty = {"none": None, "ewc": EWC(lam=1e3), "online-ewc": OnlineEWC(lam=1e3),
+               "si": SI(c=1.0, xi=0.1)}[kind]
+    if isinstance(penalty, SI):
+        penalty.start_task(model)
+    first = train_task(model, batches(0, 1, 20), penalty)
+    task0 = stream.tasks[0]
+    if isinstance(penalty, (EWC, OnlineEWC)):
+        penalty.consolidate(model, task0.x_train.double(), _ids(task0), stream.mask(0))
+    elif isinstance(penalty, SI):
+        penalty.consolidate(model, first.path_integral)
+    if penalty is not None:  # the penalty is live: it has something to protect
+        assert penalty(model) is not None
+    ours, ref = copy.deepcopy(model), copy.deepcopy(model)
+    task1 = batches(1, 7, 15)
+    result = train_task(ours, task1, penalty, lr=1e-3)
+    ref_losses, ref_path = _reference_loop(ref, task1, penalty, lr=1e-3)
+    np.testing.assert_allclose(result.losses, ref_losses, rtol=0, atol=1e-10)
+    for (name, p), q in zip(ours.named_parameters(), ref.parameters(), strict=True):
+        torch.testing.assert_close(p.detach(), q.detach(), rtol=0, atol=1e-10, msg=name)
+        torch.testing.assert_close(result.path_integral[name], ref_path[name], rtol=1e-8,
+                                   atol=1e-14, msg=name)
+    moved = max(float((p - q).detach().abs().max())
+                for p, q in zip(model.parameters(), ours.parameters(), strict=True))
+    assert moved > 1e-3
+
+
+def test_one_adam_step_by_definition():
+    # After one step Adam's bias-corrected moments are m_hat = g and v_hat = g^2, so every
+    # parameter moves by -lr g / (|g| + eps) (Kingma & Ba 2015, Algorithm 1).
+    stream = split_digits("class", seed=0)
+    model = MLP(seed=0)
+    batch = next(iter(current_batches(stream, 0, epochs=1, seed=0)))
+    loss = torch.nn.functional.cross_entropy(masked_logits(model(batch.x), batch.active),
+                                             batch.y)
+    grads = torch.autograd.grad(loss, list(model.parameters()))
+    before = [p.detach().clone() for p in model.parameters()]
+    res = train_task(model, [batch], lr=1e-3)
+    assert res.losses[0] == pytest.approx(float(loss.detach()), abs=1e-6)
+    for p, p0, g in zip(model.parameters(), before, grads, strict=True):
+        expected = p0 - 1e-3 * g / (g.abs() + 1e-8)
+        torch.testing.assert_close(p.detach(), expected, atol=1e-7, rtol=0)
+
+
+def test_a_batch_source_sees_the_weights_change_during_the_task():
+    # A source that looks at the model each time the loop asks for a batch: it must see
+    # the weights of that moment. Expected: at the first call the untouched weights; a
+    # change at every later call (Adam moves every weight with a nonzero gradient); and on
+    # a two-digit task the probe accuracy rising from chance (1/2) to near 1 within the
+    # task (fine-tuning reaches ~0.99 on a first split task, van de Ven & Tolias 2019).
+    stream = split_digits("task", seed=0)
+    task = stream.tasks[0]
+    model = MLP(n_out=stream.n_outputs, seed=0)
+    untouched = copy.deepcopy(model)
+    seen_weights, seen_accuracy = [], []
+
+    def probing_source():
+        for k, batch in enumerate(current_batches(stream, 0, epochs=10, seed=0)):
+            seen_weights.append(model.hidden[0].weight.detach().clone())
+            if k % 20 == 0:
+                seen_accuracy.append(accuracy(model, task.x_test, task.y_test, 0,
+                                              stream.mask(0)))
+            yield batch
+
+    result = train_task(model, probing_source())
+    assert len(seen_weights) == len(result.losses) == 80  # 251 samples / 32 -> 8 per epoch
+    assert torch.equal(seen_weights[0], untouched.hidden[0].weight)
+    for k in range(1, len(seen_weights)):
+        assert not torch.equal(seen_weights[k], seen_weights[k - 1]), k
+    assert seen_accuracy[0] == accuracy(untouched, task.x_test, task.y_test, 0, stream.mask(0))
+    assert seen_accuracy[0] < 0.7
+    assert seen_accuracy[-1] > 0.95
+    assert len(set(seen_accuracy)) > 1
+
+
+def test_train_task_rejects_a_bad_learning_rate():
+    with pytest.raises(ValueError, match="lr must be positive, got -0.1"):
+        train_task(MLP(), [], lr=-0.1)
+
+
+# --- batch sources -----------------------------------------------------------------------
+
+
+def test_task_batches_visit_every_sample_once_per_epoch():
+    # 10 samples, batches of 4: 4 + 4 + 2 per epoch; the sample i has x = i, so the
+    # x values of one epoch are a permutation of 0..9.
+    x = torch.arange(10, dtype=torch.float32)[:, None]
+    y = torch.arange(10) % 2
+    ids = torch.zeros(10, dtype=torch.int64)
+    batches = list(task_batches(x, y, ids, torch.tensor([True, True]), epochs=3,
+                                batch_size=4, seed=0))
+    assert [len(b.x) for b in batches] == [4, 4, 2] * 3
+    epochs = [torch.cat([b.x[:, 0] for b in batches[3 * e : 3 * e + 3]]) for e in range(3)]
+    for e in epochs:
+        assert sorted(e.tolist()) == list(range(10))
+    for b in batches:  # labels and masks travel with their samples
+        assert torch.equal(b.y, b.x[:, 0].long() % 2) and b.active.shape == (len(b.x), 2)
+    assert not all(torch.equal(epochs[0], e) for e in epochs[1:])  # reshuffled
+    with pytest.raises(ValueError, match="epochs must be at least 1, got 0"):
+        task_batches(x, y, ids, torch.tensor([True, True]), epochs=0)
+    with pytest.raises(ValueError, match="batch_size must be at least 1, got 0"):
+        task_batches(x, y, ids, torch.tensor([True, True]), epochs=1, batch_size=0)
+
+
+@pytest.mark.parametrize("scenario", ["task", "class"])
+def test_replay_batches_join_old_samples_with_the_right_output_units(scenario):
+    # Each batch: 32 samples of task 2, then 32 from the buffer. Old samples keep their
+    # task id; in task-IL they use their own task's units, in class-IL the units of the
+    # current task (all classes so far), as output_mask defines.
+    stream = split_digits(scenario, seed=0)
+    buffer = ReplayBuffer(200, seed=0)
+    for t in (0, 1):
+        buffer.add_task(stream.tasks[t].x_train, stream.tasks[t].y_train, t)
+    batch = next(iter(replay_batches(stream, 2, buffer, epochs=1, seed=5)))
+    assert len(batch.x) == 64
+    assert torch.all(batch.task_ids[:32] == 2)
+    assert set(batch.task_ids[32:].tolist()) <= {0, 1}
+    for x, t, act in zip(batch.x[32:], batch.task_ids[32:], batch.active[32:], strict=True):
+        context = int(t) if scenario == "task" else 2
+        assert torch.equal(act, stream.mask(context))
+        assert any(torch.equal(x, b) for b in buffer.x_)
+    # an empty buffer leaves the current task's batches as they are
+    plain = next(iter(current_batches(stream, 2, epochs=1, seed=5)))
+    alone = next(iter(replay_batches(stream, 2, ReplayBuffer(200), epochs=1, seed=5)))
+    assert all(torch.equal(a, b) for a, b in zip(plain, alone, strict=True))
 
 
 # --- metrics by hand ---------------------------------------------------------------------

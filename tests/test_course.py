@@ -42,8 +42,8 @@ def test_tutorial_invariants(course, tid, tmp_path):
 
 @pytest.mark.parametrize("tid", tutorial_ids())
 def test_tutorial_anatomy(course, tid):
-    """Every graded test cell has hidden tests and a visible check; the
-    student version carries the Colab badge and the setup cell first."""
+    """The course's tutorial anatomy: every graded test cell has hidden tests and a visible
+    check; the student version carries the Colab badge and the setup cell first."""
     (t,) = course.select([tid])
     src = notebooks.read_source(t.source)  # authoring marks become nbgrader metadata
     tests = [c for c in src.cells if c.metadata.get("nbgrader", {}).get("grade")]

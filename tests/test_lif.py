@@ -81,8 +81,9 @@ def test_euler_converges_to_exact_solution_first_order():
 
 @pytest.mark.parametrize("method", ["exact", "euler"])
 def test_fi_curve_matches_formula_within_one_step(method):
-    # SCIENCE.md: simulated inter-spike interval within one time step of the formula
-    # (exact integrator); Euler with dt = 0.01 ms is within one step of 0.1 ms as well.
+    # Spikes are detected on the time grid, so the simulated inter-spike interval lies
+    # within one time step of the formula (exact integrator); Euler with dt = 0.01 ms is
+    # within one step of 0.1 ms as well.
     dt = 0.1 if method == "exact" else 0.01
     p = dataclasses.replace(P64, dt_ms=dt, method=method)
     currents = np.linspace(1.6, 5.0, 18)

@@ -1,5 +1,5 @@
 """Tests of gain modulation (Vecoven et al. 2020) and of neuromodulated differentiable
-plasticity (Miconi et al. 2019), see ../shared/guide/SCIENCE.md."""
+plasticity (Miconi et al. 2019, ICLR: "Backpropamine")."""
 
 import math
 

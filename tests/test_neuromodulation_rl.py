@@ -1,5 +1,6 @@
 """Tests of TD learning, Doya's four-knob agent, the surprise learner and the bandits
-(see ../shared/guide/SCIENCE.md: Schultz et al. 1997, Doya 2002, Yu & Dayan 2005)."""
+(Schultz, Dayan & Montague 1997, Science; Doya 2002, Neural Networks; Yu & Dayan 2005,
+Neuron)."""
 
 import math
 

@@ -207,7 +207,7 @@ def test_rates_equal_an_independent_scalar_implementation(name, method):
 
 
 def test_paper_scheme_fires_slower_than_fine_euler_for_every_class():
-    # SCIENCE.md: the rates depend strongly on the integrator; with the 1 ms scheme the
+    # The rates depend strongly on the integrator: with the 1 ms scheme the
     # fast classes lose more than a third of their rate (both from the scalar reference).
     euler = {n: reference_rate(p, "euler") for n, p in P.items()}
     paper = {n: reference_rate(p, "paper") for n, p in P.items()}

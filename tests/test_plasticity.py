@@ -1,5 +1,5 @@
-"""Tests of the plasticity rules against closed forms and independent computations
-(see ../shared/guide/SCIENCE.md, "Plasticity and neuromodulation")."""
+"""Tests of the plasticity rules (Hebb, Oja, STDP, three-factor learning) against closed
+forms and independent computations."""
 
 import dataclasses
 import math
@@ -182,7 +182,8 @@ def test_delayed_reward_closed_form_by_hand():
 
 @pytest.mark.parametrize("tau_c, tau_d, delay", [(1000.0, 200.0, 500.0), (300.0, 50.0, 700.0)])
 def test_simulated_three_factor_change_equals_closed_form(tau_c, tau_d, delay):
-    # SCIENCE.md: Delta w = c0 D tau_c tau_d/(tau_c + tau_d) exp(-Delta/tau_c). The simulation
+    # Closed form (integral of the decaying tag times the decaying dopamine pulse from the
+    # pulse on): Delta w = c0 D tau_c tau_d/(tau_c + tau_d) exp(-Delta/tau_c). The simulation
     # integrates dw/dt = eta M e with rectangles; its relative error is about
     # dt (1/tau_c + 1/tau_d) / 2 (< 1.2e-3 here), and it halves with dt.
     errors = []

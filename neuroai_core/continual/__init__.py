@@ -40,13 +40,15 @@ from neuroai_core.continual.metrics import (
     forward_transfer,
     learning_transfer,
 )
-from neuroai_core.continual.replay import (
+from neuroai_core.continual.si import SI, si_importance
+from neuroai_core.continual.sources import (
+    Batch,
     ReplayBuffer,
     current_batches,
     joint_batches,
     replay_batches,
+    task_batches,
 )
-from neuroai_core.continual.si import SI, si_importance
 from neuroai_core.continual.surprise import (
     ChangeDetector,
     SurpriseConfig,
@@ -62,13 +64,11 @@ from neuroai_core.continual.surprise import (
 )
 from neuroai_core.continual.train import (
     MLP,
-    Batch,
     TrainResult,
     accuracy,
     evaluate,
     masked_logits,
     path_integral_step,
-    task_batches,
     train_task,
 )
 from neuroai_core.continual.transfer import TRANSFER_STREAMS, transfer_run

@@ -26,13 +26,13 @@ from neuroai_core.continual.data import SCENARIOS, TaskStream, permuted_digits, 
 from neuroai_core.continual.ewc import EWC, OnlineEWC
 from neuroai_core.continual.gating import ModulatedMLP, XdGMLP
 from neuroai_core.continual.metrics import average_accuracy, backward_transfer, forgetting
-from neuroai_core.continual.replay import (
+from neuroai_core.continual.si import SI
+from neuroai_core.continual.sources import (
     ReplayBuffer,
     current_batches,
     joint_batches,
     replay_batches,
 )
-from neuroai_core.continual.si import SI
 from neuroai_core.continual.train import MLP, evaluate, train_task
 from neuroai_core.torch_utils import single_thread
 
@@ -58,10 +58,6 @@ class ContinualConfig:
     si_xi: float = 0.1
     replay_budget: int = 200
     xdg_keep_fraction: float = 0.2
-    #: Use the hand-derived NumPy step and Fisher for plain MLPs
-    #: (:mod:`neuroai_core.continual.fastmlp`; the same numbers to float32 rounding);
-    #: ``False`` runs everything through autograd.
-    fast: bool = True
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "replay_budget"):
@@ -134,10 +130,10 @@ def _run(method, stream, config, seed, progress) -> RunResult:
             batches = current_batches(stream, t, **kw, seed=[seed, t])
         if isinstance(penalty, SI):
             penalty.start_task(model)
-        result = train_task(model, batches, penalty, lr=config.lr, fast=config.fast)
+        result = train_task(model, batches, penalty, lr=config.lr)
         ids = torch.full((len(task.x_train),), t, dtype=torch.int64)
         if isinstance(penalty, (EWC, OnlineEWC)):
-            penalty.consolidate(model, task.x_train, ids, stream.mask(t), fast=config.fast)
+            penalty.consolidate(model, task.x_train, ids, stream.mask(t))
         elif isinstance(penalty, SI):
             penalty.consolidate(model, result.path_integral)
         if method == "replay":

@@ -45,8 +45,7 @@ from neuroai_core.continual.train import masked_logits
 
 
 def diagonal_fisher(model: nn.Module, x: torch.Tensor, task_ids: torch.Tensor,
-                    active: torch.Tensor, chunk_size: int = 128, fast: bool = True
-                    ) -> dict[str, torch.Tensor]:
+                    active: torch.Tensor, chunk_size: int = 128) -> dict[str, torch.Tensor]:
     """Diagonal Fisher information, exact expectation over the model's predicted labels.
 
     Parameters
@@ -59,10 +58,6 @@ def diagonal_fisher(model: nn.Module, x: torch.Tensor, task_ids: torch.Tensor,
         The output units of the scenario; the softmax runs over these only.
     chunk_size : int
         Samples per vectorised chunk (memory ``chunk_size x n_parameters``).
-    fast : bool
-        For a plain :class:`~neuroai_core.continual.train.MLP`, write the per-sample
-        gradients out by hand (:func:`~neuroai_core.continual.fastmlp.mlp_fisher`, the same
-        values to float32 rounding); ``False`` forces ``torch.func``.
 
     Returns
     -------
@@ -73,10 +68,8 @@ def diagonal_fisher(model: nn.Module, x: torch.Tensor, task_ids: torch.Tensor,
     ``F_i = 1/N sum_n sum_{y active} p(y|x_n) (d log p(y|x_n) / d theta_i)^2``, with the
     per-sample gradients from ``torch.func.vmap``; no labels are needed.
     """
-    from neuroai_core.continual import fastmlp
-
-    if fast and active.ndim == 1 and fastmlp.is_plain_mlp(model):
-        return fastmlp.mlp_fisher(model, x, active)
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be at least 1, got {chunk_size!r}")
     params = {n: p.detach() for n, p in model.named_parameters() if p.requires_grad}
     units = torch.nonzero(active).flatten().tolist()
 
@@ -129,8 +122,8 @@ class EWC:
         if not self.lam >= 0:
             raise ValueError(f"lam must be non-negative, got {self.lam!r}")
 
-    def consolidate(self, model: nn.Module, x, task_ids, active, fast: bool = True) -> EWC:
-        fisher = diagonal_fisher(model, x, task_ids, active, fast=fast)
+    def consolidate(self, model: nn.Module, x, task_ids, active) -> EWC:
+        fisher = diagonal_fisher(model, x, task_ids, active)
         self.terms_.append((fisher, _anchor(model)))
         return self
 
@@ -156,9 +149,8 @@ class OnlineEWC:
         if not 0 <= self.gamma <= 1:
             raise ValueError(f"gamma must lie in [0, 1], got {self.gamma!r}")
 
-    def consolidate(self, model: nn.Module, x, task_ids, active, fast: bool = True
-                    ) -> OnlineEWC:
-        f_t = diagonal_fisher(model, x, task_ids, active, fast=fast)
+    def consolidate(self, model: nn.Module, x, task_ids, active) -> OnlineEWC:
+        f_t = diagonal_fisher(model, x, task_ids, active)
         if self.fisher_ is None:
             self.fisher_ = f_t
         else:

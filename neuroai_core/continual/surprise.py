@@ -64,7 +64,7 @@ from neuroai_core.continual.data import TaskStream
 from neuroai_core.continual.ewc import OnlineEWC
 from neuroai_core.continual.gating import XdGMLP
 from neuroai_core.continual.metrics import average_accuracy, backward_transfer, forgetting
-from neuroai_core.continual.replay import current_batches
+from neuroai_core.continual.sources import current_batches
 from neuroai_core.continual.train import MLP, Batch, masked_logits, train_task
 from neuroai_core.torch_utils import single_thread
 
@@ -416,7 +416,7 @@ def _run_surprise(stream: TaskStream, config: ContinualConfig, sc: SurpriseConfi
     while True:
         lr = config.lr * sc.boost if boost_next and sc.boost_steps else config.lr
         limit = sc.boost_steps if boost_next and sc.boost_steps else None
-        train_task(model, segment(limit), penalty, lr=lr, fast=config.fast)
+        train_task(model, segment(limit), penalty, lr=lr)
         boost_next = False
         if state["changed"]:
             state["changed"] = False
@@ -424,7 +424,7 @@ def _run_surprise(stream: TaskStream, config: ContinualConfig, sc: SurpriseConfi
             if penalty is not None and recent_x:
                 x = torch.cat(recent_x)[-sc.fisher_samples :]
                 ids = torch.full((len(x),), state["context"], dtype=torch.int64)
-                penalty.consolidate(model, x, ids, recent_active[-1], fast=config.fast)
+                penalty.consolidate(model, x, ids, recent_active[-1])
             if sc.gate:
                 trial = [loss_under(pending, c) for c in range(state["n_contexts"])]
                 best = int(np.argmin(trial))

@@ -4,8 +4,9 @@ Every method enters the loop in one of two ways (never through hooks):
 
 - a **penalty**, a callable ``penalty(model) -> scalar tensor`` added to the task loss
   (EWC, online EWC, SI);
-- a **batch source**, an iterable of :class:`Batch` (the current task only, the current
-  task mixed with a replay buffer, or all data so far for joint training).
+- a **batch source**, an iterable of :class:`~neuroai_core.continual.sources.Batch` (the
+  current task only, the current task mixed with a replay buffer, or all data so far for
+  joint training; all in :mod:`neuroai_core.continual.sources`).
 
 The scenario enters through ``Batch.active``, the output units each sample may use
 (:func:`neuroai_core.continual.data.output_mask`): inactive units are set to ``-inf``
@@ -14,13 +15,13 @@ before the softmax, so they neither compete nor learn.
 The loop also measures, for every parameter, how much it contributed to the decrease of
 the task loss, ``w_k += -g_k * delta_theta_k`` (the path integral of synaptic
 intelligence, Zenke et al. 2017), with ``g`` the gradient of the task loss alone. It costs
-a few vector operations per step and is returned in :class:`TrainResult`.
+a few tensor operations per step and is returned in :class:`TrainResult`.
 
-For the plain :class:`MLP` with no penalty, EWC, online EWC or SI, :func:`train_task`
-runs the same step written out by hand in NumPy (:mod:`neuroai_core.continual.fastmlp`,
-equal to float32 rounding and several times faster); ``fast=False`` forces autograd.
+There is one loop, plain PyTorch (``loss.backward()``, ``optimizer.step()``) for every
+model and penalty, and the weights change in place at every step: a batch source or a
+penalty that looks at the model during the task sees the current weights.
 
-Used in: M4T1, M4T2, M4T3.
+Used in: M4T1, M4T2, M4T3, M5T2.
 """
 
 from __future__ import annotations
@@ -33,15 +34,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-
-class Batch(NamedTuple):
-    """One mini-batch: inputs (B, n_features), labels (B,), task id of each sample (B,)
-    and the active output units of each sample (B, n_outputs), bool."""
-
-    x: torch.Tensor
-    y: torch.Tensor
-    task_ids: torch.Tensor
-    active: torch.Tensor
+from neuroai_core.continual.sources import Batch
 
 
 class TrainResult(NamedTuple):
@@ -102,93 +95,68 @@ def masked_logits(logits: torch.Tensor, active: torch.Tensor) -> torch.Tensor:
     return logits.masked_fill(~active, float("-inf"))
 
 
-def task_batches(x: torch.Tensor, y: torch.Tensor, task_ids: torch.Tensor, active: torch.Tensor,
-                 *, epochs: int, batch_size: int = 32, seed=0) -> Iterable[Batch]:
-    """The plain batch source: ``epochs`` shuffled passes over one data set.
-
-    ``active`` is either one mask (n_outputs,) for all samples or one per sample.
-    """
-    gen = torch.Generator().manual_seed(int(np.random.default_rng(seed).integers(2**31)))
-    n = len(x)
-    act = active.expand(n, -1) if active.ndim == 1 else active
-    for _ in range(epochs):
-        order = torch.randperm(n, generator=gen)
-        # One gather per epoch, then views: the same batches as indexing every batch.
-        xs, ys, ts, acts = x[order], y[order], task_ids[order], act[order]
-        for start in range(0, n, batch_size):
-            stop = start + batch_size
-            yield Batch(xs[start:stop], ys[start:stop], ts[start:stop], acts[start:stop])
-
-
 def train_task(model: nn.Module, batches: Iterable[Batch],
-               penalty: Callable[[nn.Module], torch.Tensor] | None = None, *,
-               lr: float = 1e-3, n_steps: int | None = None, progress: bool = False,
-               fast: bool = True) -> TrainResult:
+               penalty: Callable[[nn.Module], torch.Tensor | None] | None = None, *,
+               lr: float = 1e-3, n_steps: int | None = None,
+               progress: bool = False) -> TrainResult:
     """Train ``model`` on the batches of one task with Adam; the only training loop.
 
     Parameters
     ----------
     model : nn.Module
-        Called as ``model(x, task_ids)``; returns logits of shape (B, n_outputs).
+        Called as ``model(x, task_ids)``; returns logits of shape (B, n_outputs). Its
+        parameters are updated in place after every batch.
     batches : iterable of Batch
         The batch source: it decides what data the model sees (current task, replay,
-        all data so far) and which output units are active.
+        all data so far) and which output units are active
+        (:mod:`neuroai_core.continual.sources`).
     penalty : callable, optional
-        ``penalty(model)`` returns a scalar added to the loss (EWC, SI).
+        ``penalty(model)`` returns a scalar added to the loss (EWC, SI), or None while
+        it has nothing to protect yet.
     lr : float
         Adam's learning rate (a fresh optimizer per task, as in van de Ven et al.).
     n_steps : int, optional
         Length of the progress bar only.
     progress : bool
         Show a tqdm progress bar.
-    fast : bool
-        Use the hand-derived NumPy step of :mod:`neuroai_core.continual.fastmlp` when the
-        model is a plain :class:`MLP` and the penalty is None, EWC, online EWC or SI (the
-        same update to float32 rounding, several times faster); ``False`` forces autograd.
 
     Returns
     -------
     TrainResult
+        The task loss of every step, shape (n_steps,), and the SI path integral of every
+        parameter.
 
     Notes
     -----
     Each step minimises ``L = CE(mask(f(x)), y) + penalty(theta)`` and accumulates
-    ``w_k += -g_k (theta_k' - theta_k)`` with ``g = dCE/dtheta`` of the task loss only.
+    ``w_k += -g_k (theta_k' - theta_k)`` with ``g = dCE/dtheta`` of the task loss only
+    (Zenke et al. 2017, eq. 3): the penalty's own gradient is not part of the task's
+    path integral.
     """
-    from neuroai_core.continual import fastmlp
-
-    if fast and fastmlp.is_plain_mlp(model) and fastmlp.supports_penalty(penalty):
-        bar = tqdm(batches, total=n_steps, disable=not progress, desc="training", leave=False)
-        return fastmlp.train_task_fast(model, batches, penalty, lr=lr, progress_iter=bar)
+    if not lr > 0:
+        raise ValueError(f"lr must be positive, got {lr!r}")
     params = {n: p for n, p in model.named_parameters() if p.requires_grad}
-    plist = list(params.values())
-    detached = [p.detach() for p in plist]
-    # foreach: one multi-tensor kernel per Adam operation instead of one per parameter.
-    optimizer = torch.optim.Adam(plist, lr=lr, foreach=True)
+    optimizer = torch.optim.Adam(params.values(), lr=lr)
     path = {n: torch.zeros_like(p) for n, p in params.items()}
     losses = []
     for batch in tqdm(batches, total=n_steps, disable=not progress, desc="training", leave=False):
+        optimizer.zero_grad()
         logits = masked_logits(model(batch.x, batch.task_ids), batch.active)
         loss = nn.functional.cross_entropy(logits, batch.y)
-        task_grads = torch.autograd.grad(loss, plist, allow_unused=True)
-        if any(g is None for g in task_grads):
-            task_grads = [torch.zeros_like(p) if g is None else g
-                          for p, g in zip(plist, task_grads, strict=True)]
+        loss.backward()
+        # The task gradient alone, before the penalty's gradient is added to .grad.
+        task_grads = {n: torch.zeros_like(p) if p.grad is None else p.grad.clone()
+                      for n, p in params.items()}
         extra = penalty(model) if penalty is not None else None
-        extra_grads = (torch.autograd.grad(extra, plist, allow_unused=True)
-                       if extra is not None and extra.requires_grad else [None] * len(plist))
-        for p, g, e in zip(plist, task_grads, extra_grads, strict=True):
-            p.grad = g if e is None else g + e
-        before = torch._foreach_mul(detached, 1.0)  # a copy of every parameter
+        if extra is not None and extra.requires_grad:
+            extra.backward()
+        before = {n: p.detach().clone() for n, p in params.items()}
         optimizer.step()
-        # The path integral w -= g * (theta_after - theta_before) (path_integral_step),
-        # for all parameters at once.
         with torch.no_grad():
-            delta = torch._foreach_sub(detached, before)
-            torch._foreach_addcmul_(list(path.values()), task_grads, delta, value=-1.0)
-        losses.append(loss.detach())  # no .item() per step: one conversion at the end
-    losses = torch.stack(losses).double().numpy() if losses else np.zeros(0)
-    return TrainResult(losses, path)
+            for n, p in params.items():
+                path[n] = path_integral_step(path[n], task_grads[n], before[n], p)
+        losses.append(loss.item())
+    return TrainResult(np.asarray(losses, dtype=np.float64), path)
 
 
 @torch.no_grad()

@@ -31,7 +31,7 @@ import numpy as np
 from neuroai_core.continual.compare import ContinualConfig, run_method
 from neuroai_core.continual.data import TaskStream, permuted_digits, rotated_digits
 from neuroai_core.continual.metrics import learning_transfer
-from neuroai_core.continual.replay import current_batches
+from neuroai_core.continual.sources import current_batches
 from neuroai_core.continual.train import MLP, accuracy, train_task
 from neuroai_core.torch_utils import single_thread
 
@@ -47,7 +47,7 @@ def _single_task(stream: TaskStream, config: ContinualConfig, seed) -> tuple[np.
         b[j] = accuracy(model, task.x_test, task.y_test, j, stream.mask(j))
         batches = current_batches(stream, j, epochs=config.epochs,
                                   batch_size=config.batch_size, seed=[seed, j])
-        train_task(model, batches, lr=config.lr, fast=config.fast)
+        train_task(model, batches, lr=config.lr)
         s[j] = accuracy(model, task.x_test, task.y_test, j, stream.mask(j))
     return b, s
 

@@ -13,8 +13,9 @@ a weight change::
 For spiking neurons the Hebbian term is the STDP window: at each spike the tag ``c`` jumps
 by the STDP increment and then decays with ``tau_c`` (Izhikevich 2007, eq. 1-2).
 
-Exact check (SCIENCE.md): a tag ``c0`` decaying with ``tau_c`` and a dopamine pulse ``D``
-decaying with ``tau_d`` that arrives ``Delta`` after the tag give::
+Exact check (the closed form the tests compare the simulation with): a tag ``c0`` decaying
+with ``tau_c`` and a dopamine pulse ``D`` decaying with ``tau_d`` that arrives ``Delta``
+after the tag give::
 
     Delta w = eta * c0 * D * tau_c * tau_d / (tau_c + tau_d) * exp(-Delta / tau_c)
 

@@ -1,15 +1,25 @@
-"""Replay and joint training: methods that enter the training loop as a batch source.
+"""Batch sources: what data the training loop sees, all in one place.
 
-- :class:`ReplayBuffer` keeps a class-balanced memory of past examples under a fixed
-  budget (200 samples by default: after ``k`` classes, ``budget // k`` per class, the
-  oldest dropped first when a class must shrink). :func:`replay_batches` mixes one
-  mini-batch from the buffer into every mini-batch of the current task, so the loss is
-  the mean over both halves.
-- :func:`joint_batches` trains on all the data seen so far: the upper bound that a
-  continual learner should approach.
+:func:`~neuroai_core.continual.train.train_task` takes any iterable of :class:`Batch`; the
+methods that differ only in their data are written here as such iterables:
 
-Replayed samples keep their task id; in task-IL they use their own task's output units,
-in domain- and class-IL the units active for the current task.
+- :func:`task_batches`, the plain source: ``epochs`` shuffled passes over one data set;
+- :func:`current_batches`, the current task only (fine-tuning, EWC, SI, the gates);
+- :func:`replay_batches`, every mini-batch of the current task joined by a mini-batch
+  drawn from a :class:`ReplayBuffer`, a class-balanced memory of past examples under a
+  fixed budget (200 samples by default: after ``k`` classes, ``budget // k`` per class, the
+  oldest dropped first when a class must shrink), so the loss is the mean over both halves;
+- :func:`joint_batches`, all the training data seen so far (the upper bound that a
+  continual learner should approach).
+
+The scenario enters through ``Batch.active``, the output units each sample may use
+(:func:`neuroai_core.continual.data.output_mask`). Replayed samples keep their task id; in
+task-IL they use their own task's output units, in domain- and class-IL the units active
+for the current task.
+
+The sources are generators: each batch is made when the loop asks for it, so a source
+that looks at the model (for example to pick hard examples) sees the weights of that
+moment.
 
 References
 ----------
@@ -19,19 +29,75 @@ arXiv:1902.10486.
 van de Ven, G. M., Siegelmann, H. T. & Tolias, A. S. (2020). Brain-inspired replay for
 continual learning with artificial neural networks. *Nature Communications* 11, 4069.
 
-Used in: M4T3 Replay, context gating and neuromodulatory gating.
+Used in: M4T1, M4T2, M4T3, M5T2.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import torch
 
 from neuroai_core.continual.data import TaskStream
-from neuroai_core.continual.train import Batch, task_batches
+
+
+class Batch(NamedTuple):
+    """One mini-batch: inputs (B, n_features), labels (B,), task id of each sample (B,)
+    and the active output units of each sample (B, n_outputs), bool."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+    task_ids: torch.Tensor
+    active: torch.Tensor
+
+
+def _generator(seed) -> torch.Generator:
+    return torch.Generator().manual_seed(int(np.random.default_rng(seed).integers(2**31)))
+
+
+def task_batches(x: torch.Tensor, y: torch.Tensor, task_ids: torch.Tensor, active: torch.Tensor,
+                 *, epochs: int, batch_size: int = 32, seed=0) -> Iterator[Batch]:
+    """The plain batch source: ``epochs`` shuffled passes over one data set.
+
+    Parameters
+    ----------
+    x : tensor of shape (N, n_features)
+    y : int tensor of shape (N,)
+    task_ids : int tensor of shape (N,)
+    active : bool tensor of shape (n_outputs,) or (N, n_outputs)
+        One mask for all samples or one per sample.
+    epochs : int
+        Passes over the data, each in a fresh random order.
+    batch_size : int
+        Samples per batch (the last batch of an epoch may be smaller).
+    seed : int, Generator or None
+        Draws the order of the samples.
+
+    Yields
+    ------
+    Batch
+    """
+    if epochs < 1:
+        raise ValueError(f"epochs must be at least 1, got {epochs!r}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size!r}")
+    n = len(x)
+    act = active.expand(n, -1) if active.ndim == 1 else active
+    return _shuffled_passes(x, y, task_ids, act, epochs, batch_size, _generator(seed))
+
+
+def _shuffled_passes(x, y, task_ids, act, epochs, batch_size, gen) -> Iterator[Batch]:
+    n = len(x)
+    for _ in range(epochs):
+        order = torch.randperm(n, generator=gen)
+        # One gather per epoch, then views: the same batches as indexing every batch.
+        xs, ys, ts, acts = x[order], y[order], task_ids[order], act[order]
+        for start in range(0, n, batch_size):
+            stop = start + batch_size
+            yield Batch(xs[start:stop], ys[start:stop], ts[start:stop], acts[start:stop])
 
 
 def _mask_table(stream: TaskStream) -> torch.Tensor:
@@ -116,7 +182,7 @@ class ReplayBuffer:
 def replay_batches(stream: TaskStream, t: int, buffer: ReplayBuffer, *, epochs: int,
                    batch_size: int = 32, seed=0) -> Iterator[Batch]:
     """Each batch of task ``t`` concatenated with ``batch_size`` samples from the buffer."""
-    gen = torch.Generator().manual_seed(int(np.random.default_rng(seed).integers(2**31)))
+    gen = _generator(seed)
     table = _mask_table(stream)
     for batch in current_batches(stream, t, epochs=epochs, batch_size=batch_size, seed=seed):
         if len(buffer) == 0:
