@@ -77,23 +77,26 @@ def _start(job: dict, scratch: Path, cgroups: list[str]):
 
 
 def kernel_cpu_seconds(pid: int):
-    """A callable giving the CPU seconds used so far by the kernel under process ``pid``
-    (the sandbox's launcher): the deepest process below it, found once, with its children
-    that have finished. Reading one process is cheap enough to do many times a second."""
+    """A callable giving the CPU seconds used so far by the kernel started under process
+    ``pid`` (the sandbox's launcher), its finished children included. The kernel's process
+    is found once (by its command line); reading one process is cheap enough to do many
+    times a second. ``None`` when it cannot be found."""
     import psutil
 
     try:
-        tree = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
-        kernel = max(tree, key=lambda p: len(p.parents()))
-    except psutil.Error:
+        tree = psutil.Process(pid).children(recursive=True)
+        kernel = next(p for p in tree if "ipykernel_launcher" in " ".join(p.cmdline()))
+    except (psutil.Error, StopIteration):
         return None
+    last = [0.0]
 
     def total() -> float:
         try:
             t = kernel.cpu_times()
-        except psutil.Error:
-            return float("inf")
-        return t.user + t.system + t.children_user + t.children_system
+        except psutil.Error:  # gone: its last figure stands (the death is seen elsewhere)
+            return last[0]
+        last[0] = t.user + t.system + t.children_user + t.children_system
+        return last[0]
 
     return total
 
