@@ -79,13 +79,15 @@ def _start(job: dict, scratch: Path, cgroups: list[str]):
 def kernel_cpu_seconds(pid: int):
     """A callable giving the CPU seconds used so far by the kernel started under process
     ``pid`` (the sandbox's launcher), its finished children included. The kernel's process
-    is found once (by its command line); reading one process is cheap enough to do many
+    is found once (the Python process running ipykernel); reading one process is cheap enough to do many
     times a second. ``None`` when it cannot be found."""
     import psutil
 
     try:
-        tree = psutil.Process(pid).children(recursive=True)
-        kernel = next(p for p in tree if "ipykernel_launcher" in " ".join(p.cmdline()))
+        root = psutil.Process(pid)
+        tree = [root, *root.children(recursive=True)]
+        kernel = next(p for p in tree if p.name().startswith("python")
+                      and "ipykernel_launcher" in " ".join(p.cmdline()))
     except (psutil.Error, StopIteration):
         return None
     last = [0.0]
