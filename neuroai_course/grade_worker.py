@@ -78,9 +78,9 @@ def _start(job: dict, scratch: Path, cgroups: list[str]):
 
 def kernel_cpu_seconds(pid: int):
     """A callable giving the CPU seconds used so far by the kernel started under process
-    ``pid`` (the sandbox's launcher), its finished children included. The kernel's process
-    is found once (the Python process running ipykernel); reading one process is cheap enough to do many
-    times a second. ``None`` when it cannot be found."""
+    ``pid`` (the sandbox's launcher), its finished children included. The kernel (the
+    Python process running ipykernel) is found once; reading one process is cheap enough
+    to do many times a second. ``None`` when it cannot be found."""
     import psutil
 
     try:
