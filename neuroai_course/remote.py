@@ -130,6 +130,24 @@ class StudentError(Exception):
         self.kind = kind
 
 
+#: Built-in errors a test may expect from a student's function (``pytest.raises(ValueError)``,
+#: ``except KeyError``): raised here as that type too. Only the name crosses the channel.
+EXPECTABLE = (ValueError, TypeError, KeyError, IndexError, LookupError, ZeroDivisionError,
+              ArithmeticError, OverflowError, NotImplementedError, RuntimeError,
+              AttributeError, AssertionError)
+_KINDS: dict[str, type] = {}
+
+
+def student_error(name: str, kind: str, message: str) -> StudentError:
+    """A :class:`StudentError` that is also the built-in error it was in the kernel."""
+    base = next((e for e in EXPECTABLE if e.__name__ == kind), None)
+    if base is None:
+        return StudentError(name, kind, message)
+    if kind not in _KINDS:
+        _KINDS[kind] = type(f"Student{kind}", (StudentError, base), {})
+    return _KINDS[kind](name, kind, message)
+
+
 class ReferenceUsed(Exception):
     """The student's function called the course's reference implementation."""
 
@@ -273,7 +291,7 @@ class Channel:
                 kind, message = str(err.get("type", "Error")), str(err.get("message", ""))
                 if kind == REFERENCE_ERROR:
                     raise ReferenceUsed(name)
-                raise StudentError(name, kind, message)
+                raise student_error(name, kind, message)
             return decode(reply["value"])
         except (ValueError, KeyError, TypeError, AttributeError) as err:
             raise StudentError(name, "GradingError", f"unreadable answer: {err}") from None
