@@ -286,15 +286,15 @@ class Channel:
                                "no valid answer came back from the notebook's kernel")
         try:
             reply = json.loads(payloads[0])
-            if "error" in reply:
-                err = reply["error"]
-                kind, message = str(err.get("type", "Error")), str(err.get("message", ""))
-                if kind == REFERENCE_ERROR:
-                    raise ReferenceUsed(name)
-                raise student_error(name, kind, message)
-            return decode(reply["value"])
+            error = reply.get("error")
+            if error is None:
+                return decode(reply["value"])
+            kind, message = str(error.get("type", "Error")), str(error.get("message", ""))
         except (ValueError, KeyError, TypeError, AttributeError) as err:
             raise StudentError(name, "GradingError", f"unreadable answer: {err}") from None
+        if kind == REFERENCE_ERROR:
+            raise ReferenceUsed(name)
+        raise student_error(name, kind, message)
 
     def interrupt(self) -> None:
         """Stop a call that ran over its time (the kernel manager's interrupt)."""
