@@ -1,4 +1,4 @@
-"""Alternative correct answers to every exercise of the 13 tutorials.
+"""Alternative correct answers to every exercise of the tutorials.
 
 Each function below answers one exercise correctly but is written differently from the
 solution in the tutorial's source (another loop order, another formula, another order of
@@ -417,6 +417,68 @@ def m5t2_paired_comparison(mechanism, baseline):
     return mean, se, mean / se
 
 
+# M3T3_SerotoninHistamine ---------------------------------------------------------------
+
+
+def m3t3_wait_or_take(r_now, r_late, delay_steps, horizon_steps):
+    # gamma written as (H - 1) / H, broadcast first
+    d, h = np.broadcast_arrays(np.asarray(delay_steps, dtype=float),
+                               np.asarray(horizon_steps, dtype=float))
+    if (h < 1).any():
+        raise ValueError(f"horizon_steps must be at least 1, got {horizon_steps!r}")
+    value = np.power((h - 1.0) / h, d) * r_late
+    return value, value > r_now
+
+
+def m3t3_accuracy_and_sops(counts, preferred, stimulus, fan_out):
+    counts = np.asarray(counts)
+    score = 0.0
+    for row, s in zip(counts, np.asarray(stimulus), strict=True):
+        vote = float(np.dot(row, preferred))
+        score += 0.5 if vote == 0 else float(np.sign(vote) == s)
+    return score / len(counts), float(np.mean(counts.sum(axis=1)) * fan_out)
+
+
+def m3t3_best_gain(gains, accuracy, sops, cost_per_sop):
+    utility = np.array([a - cost_per_sop * c for a, c in zip(accuracy, sops, strict=True)])
+    best = max(range(len(utility)), key=lambda k: (utility[k], -k))
+    return float(gains[best]), utility
+
+
+# M4T4_SurpriseGating -------------------------------------------------------------------
+
+
+def m4t4_detect_changes(losses, window=20, threshold=5.0, min_std=0.05, min_gap=20):
+    x = np.asarray(losses, dtype=float)
+    if len(x) <= window:
+        return np.zeros(0, dtype=np.int64)
+    past = np.lib.stride_tricks.sliding_window_view(x[:-1], window)
+    z = (x[window:] - past.mean(axis=1)) / np.maximum(past.std(axis=1), min_std)
+    out, last = [], None
+    for k in np.flatnonzero(z > threshold) + window:
+        if last is None or k - last >= min_gap:
+            out.append(int(k))
+            last = k
+    return np.array(out, dtype=np.int64)
+
+
+def m4t4_infer_context(logits):
+    z = torch.as_tensor(np.asarray(logits, dtype=float))
+    conf = torch.softmax(z, dim=2).amax(dim=2)
+    best, ctx = conf.max(dim=0)
+    return ctx.numpy().astype(np.int64), best.numpy()
+
+
+def m4t4_forward_transfer(R, baseline):
+    R = np.asarray(R, dtype=float)
+    b = np.asarray(baseline, dtype=float)
+    if b.shape != (R.shape[0],):
+        raise ValueError(f"baseline must have shape ({R.shape[0]},), got {b.shape}")
+    if len(b) == 1:
+        return 0.0
+    return float((np.diagonal(R, offset=1) - b[1:]).mean())
+
+
 ANSWERS = {
     "M1T1_LIF": {"euler_step": m1t1_euler_step, "simulate_euler": m1t1_simulate_euler,
                  "fi_rate": m1t1_fi_rate},
@@ -438,6 +500,9 @@ ANSWERS = {
     "M3T2_ModulatedPlasticity": {"gain_modulated_forward": m3t2_gain_modulated_forward,
                                  "context_gains": m3t2_context_gains,
                                  "hebbian_update": m3t2_hebbian_update},
+    "M3T3_SerotoninHistamine": {"wait_or_take": m3t3_wait_or_take,
+                                "accuracy_and_sops": m3t3_accuracy_and_sops,
+                                "best_gain": m3t3_best_gain},
     "M4T1_Forgetting": {"output_mask": m4t1_output_mask,
                         "backward_transfer": m4t1_backward_transfer,
                         "forgetting": m4t1_forgetting},
@@ -447,6 +512,9 @@ ANSWERS = {
                     "si_importance": m4t2_si_importance},
     "M4T3_ReplayGating": {"class_balanced_keep": m4t3_class_balanced_keep,
                           "xdg_masks": m4t3_xdg_masks, "gated_forward": m4t3_gated_forward},
+    "M4T4_SurpriseGating": {"detect_changes": m4t4_detect_changes,
+                            "infer_context": m4t4_infer_context,
+                            "forward_transfer": m4t4_forward_transfer},
     "M5T1_Decoding": {"cross_validated_accuracy": m5t1_cross_validated_accuracy,
                       "correlation_rdm": m5t1_correlation_rdm,
                       "compare_rdms_spearman": m5t1_compare_rdms_spearman},

@@ -1,4 +1,4 @@
-"""Every test cell of the 13 tutorials, run the way the grader runs it.
+"""Every test cell of the tutorials, run the way the grader runs it.
 
 The grader executes a whole test cell (visible and hidden checks) in its own process, with
 each of the student's functions replaced by a proxy that hands over copies of the arguments
