@@ -190,10 +190,25 @@ def test_plastic_network_smoke_learns_within_episodes():
     assert losses[-10:].mean() < losses[:10].mean() - 0.2
     test = cue_reward_episodes(200, seed=100)
     assert cue_reward_accuracy(net, test) > 0.8
-    # Accuracy by showing: the first showing stays near a coin toss, repeats are learned.
+    # Accuracy by showing: repeats are learned; a first showing can be predicted no better
+    # than the task's own constraint allows. Exactly half of the 6 cues pay in an episode,
+    # so after seeing some cues, an unseen cue pays with probability
+    # (3 - paying cues seen) / (6 - cues seen): the Bayes-optimal first-showing accuracy,
+    # computed here from the episodes, is the ceiling (a coin toss, 0.5, when the
+    # network ignores the count; how far it exploits it varies with the CPU's arithmetic).
     by_showing = accuracy_by_presentation(net, test, max_showings=3)
     assert by_showing.shape == (3,)
-    assert abs(by_showing[0] - 0.5) < 0.1 and by_showing[1] > 0.8, by_showing
+    best_first = []
+    for cues, paid in zip(test.cues, test.rewarded.numpy(), strict=True):
+        seen: dict[int, float] = {}
+        for cue, reward in zip(cues, paid, strict=True):
+            if cue not in seen:
+                p = (3 - sum(seen.values())) / (6 - len(seen))
+                best_first.append(max(p, 1 - p))
+            seen[int(cue)] = float(reward)
+    ceiling = float(np.mean(best_first))
+    assert 0.4 < by_showing[0] <= ceiling + 0.05, (by_showing, ceiling)
+    assert by_showing[1] > 0.8 and by_showing[1] > by_showing[0] + 0.15, by_showing
 
 
 @pytest.mark.slow
