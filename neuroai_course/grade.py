@@ -176,7 +176,7 @@ def prove(course: Course, tutorial, source, limits: Limits | None = None) -> dic
                             f"({msg.splitlines()[-1][:200] if msg else 'no message'})")
         stub = phases_out.get("stub", {}).get("scores", {}).get(gid, [0, points])[0]
         if stub != 0:
-            problems.append(f"{gid}: the untouched stub scores {stub:g}, not 0")
+            problems.append(f"{gid} scored {stub:g} of {points:g} untouched, expected 0")
         if test["references"] and "delegate" in phases_out and \
                 gid not in phases_out["delegate"].get("delegated", []):
             problems.append(f"{gid}: an answer that only calls {test['references'][0]} is "

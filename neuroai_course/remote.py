@@ -22,6 +22,7 @@ import time
 import types
 from pathlib import Path
 
+import cloudpickle
 import numpy as np
 
 MIME = "application/x-neuroai-result+json"
@@ -269,7 +270,9 @@ class Channel:
     def call(self, name: str, args: tuple, kwargs: dict, mode: str = "call"):
         self.calls += 1
         path = self.scratch / f"call-{self.calls}.pkl"
-        path.write_bytes(pickle.dumps((args, kwargs), protocol=pickle.HIGHEST_PROTOCOL))
+        # cloudpickle: a helper the test cell defines (a callback) goes by value; the kernel
+        # reads it with the cloudpickle of its environment.
+        path.write_bytes(cloudpickle.dumps((args, kwargs), protocol=pickle.HIGHEST_PROTOCOL))
         path.chmod(0o644)
         try:
             outputs, _ = self.execute(

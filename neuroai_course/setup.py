@@ -24,5 +24,6 @@ setup(
         "ipywidgets>=7.7",
         "PyYAML>=6",
         "psutil>=5.9",
+        "cloudpickle>=2",
     ],
 )

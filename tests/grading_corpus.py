@@ -248,7 +248,9 @@ def cases(course_root: Path, out_dir: Path) -> list[Case]:
             exercises=("euler_step", "simulate_euler"), answers=delegate)
     delegate2 = {"my_td_errors": "from neuroai_core.neuromodulation import td\n"
                                  "    return td.td_errors(values, rewards, gamma)"}
-    hostile("h-delegate/M2T2_Dopamine.ipynb", "", M2_FULL - M2_POINTS["test_my_td_errors"],
+    # my_td_trial calls the student's my_td_errors, so it fails with it: expected_responses'
+    # 1 point remains.
+    hostile("h-delegate/M2T2_Dopamine.ipynb", "", M2_POINTS["test_expected_responses"],
             "reference used", exercises=M2_ALL[1:], tutorial="M2T2", answers=delegate2)
     # Attacks on the grading machine and on the other hand-ins graded beside it: lowering
     # the process cap of every cgroup it can reach, raising its own, rewriting the kernel's
