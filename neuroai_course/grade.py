@@ -184,8 +184,10 @@ def prove(course: Course, tutorial, source, limits: Limits | None = None) -> dic
     solution = phases_out.get("solution", {})
     return {"problems": problems, "graded": len(plan.tests),
             "points": sum(v[0] for v in solution.get("scores", {}).values()),
-            # graded as a hand-in: the notebook's cells, then the tests of the solution
+            # the notebook's own CPU when graded as a hand-in: its cells, then its functions
+            # called by the tests (the grader's own CPU is the benchmark's business)
             "cpu_seconds": result.get("cpu_seconds", 0.0) + solution.get("cpu_seconds", 0.0),
+            "grader_cpu_seconds": solution.get("grader_cpu_seconds", 0.0),
             "seconds": result.get("total_seconds", float("nan")),
             "sandboxed": not grader.unsandboxed}
 
