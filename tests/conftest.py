@@ -96,3 +96,16 @@ def apt_install(package: str, timeout_s: int = 900) -> str:
         if "install" in cmd and proc.returncode == 0:
             return ""
     return f"apt-get install {package} failed: {proc.stderr.strip()[-200:]}"
+
+
+@pytest.fixture(scope="module")
+def bwrap():
+    """Grading untrusted notebooks needs bubblewrap: installed here when missing; fails
+    (never skips) with the reason when the sandbox cannot work on this machine."""
+    from neuroai_course import sandbox
+
+    if not shutil.which("bwrap"):
+        why = apt_install("bubblewrap")
+        assert not why, why
+    why = sandbox.unavailable_reason()
+    assert not why, why

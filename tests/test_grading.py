@@ -13,24 +13,15 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import ROOT, apt_install, copy_course
+from conftest import ROOT, copy_course
 from grading_corpus import FULL, M2_FULL, cases, load_csv, write_cohort
 
-from neuroai_course import sandbox
 from neuroai_course.grade import Limits, grade
 
-pytestmark = pytest.mark.slow
 LATE = {"ivy/M1T1_LIF.ipynb"}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def bwrap():
-    """Grading untrusted notebooks needs bubblewrap: installed here when missing."""
-    if not sandbox.shutil.which("bwrap"):
-        why = apt_install("bubblewrap")
-        assert not why, why
-    why = sandbox.unavailable_reason()
-    assert not why, why
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("bwrap")]
 DEADLINE = dt.datetime(2027, 1, 1)
 LIMITS = Limits(cell_timeout_s=10, submission_timeout_s=240)
 

@@ -14,7 +14,7 @@ import threading
 
 import nbformat
 import pytest
-from conftest import ROOT, apt_install
+from conftest import ROOT
 
 from neuroai_course import sandbox
 from neuroai_course.grade import Grader, Limits
@@ -76,15 +76,6 @@ def probe(paths, port):
         "cwd_writable": os.access(os.getcwd(), os.W_OK),
     }
 '''
-
-
-@pytest.fixture(scope="module")
-def bwrap():
-    if not sandbox.shutil.which("bwrap"):
-        why = apt_install("bubblewrap")
-        assert not why, why
-    why = sandbox.unavailable_reason()
-    assert not why, why
 
 
 def probe_result(course: Course, private: list[str], port: int) -> dict:
