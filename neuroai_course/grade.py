@@ -146,7 +146,8 @@ def prove(course: Course, tutorial, source, limits: Limits | None = None) -> dic
     problems found (solution below full marks, stub above 0, a delegating answer not
     caught) and the figures. Used by ``neuroai check``."""
     limits = limits or Limits()
-    grader = Grader(course, limits, 1, unsandboxed=bool(sandbox.unavailable_reason()))
+    why = sandbox.unavailable_reason()
+    grader = Grader(course, limits, 1, unsandboxed=bool(why), why_unsafe=why)
     try:
         grader.prepare(tutorial.id)
         plan = grader.plans[tutorial.id]
@@ -202,11 +203,13 @@ class Grader:
     """Grades the hand-ins of one cohort; see :func:`grade`."""
 
     def __init__(self, course: Course, limits: Limits, workers: int,
-                 unsandboxed: bool = False) -> None:
+                 unsandboxed: bool = False, why_unsafe: str | None = None) -> None:
+        """``why_unsafe``: :func:`sandbox.unavailable_reason`, when the caller has it
+        (probing starts bubblewrap once more)."""
         if workers < 1:
             raise CourseError(f"workers must be at least 1, got {workers}")
         if not unsandboxed:
-            why = sandbox.unavailable_reason()
+            why = sandbox.unavailable_reason() if why_unsafe is None else why_unsafe
             if why:
                 raise CourseError(f"cannot grade untrusted notebooks safely: {why}; pass "
                                   "--unsandboxed only for notebooks you trust")
