@@ -158,4 +158,25 @@ def build_book(course: Course, instructor: bool = False, out: Path | None = None
     passed.touch()
     shutil.rmtree(out, ignore_errors=True)
     shutil.copytree(work / "_build" / "html", out)
+    _full_redirect_page(out)
     return out / "index.html"
+
+
+def _full_redirect_page(out: Path) -> None:
+    """Jupyter Book's root ``index.html`` is a bare refresh tag; a browser showing it probes
+    ``/favicon.ico`` (a 404 on a static host). Make it a small page that names the site's
+    icon and links to the first page for readers whose browser does not follow the refresh."""
+    index = out / "index.html"
+    text = index.read_text(encoding="utf-8") if index.exists() else ""
+    found = re.search(r'http-equiv="Refresh" content="0; url=([^"]+)"', text)
+    if not found or "<html" in text:
+        return
+    first = found.group(1)
+    icons = sorted((out / "_static").glob("logo.*"))
+    icon = f'<link rel="icon" href="_static/{icons[0].name}">' if icons else ""
+    index.write_text(
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<title>NeuroAI course</title>{icon}'
+        f'<meta http-equiv="Refresh" content="0; url={first}"></head>'
+        f'<body><p><a href="{first}">Open the course</a></p></body></html>\n',
+        encoding="utf-8")

@@ -28,7 +28,7 @@ import nbformat
 
 from neuroai_course import cache, notebooks, rules
 from neuroai_course.kernels import KernelCPU
-from neuroai_course.nbgrader_ops import CellScore, Workspace
+from neuroai_course.nbgrader_ops import Workspace
 from neuroai_course.project import Course, CourseError, Tutorial
 from neuroai_course.release import student_version, workspace
 
@@ -108,27 +108,6 @@ def run_source(course: Course, t: Tutorial, source: nbformat.NotebookNode | None
     executed.metadata["neuroai"] = {"run_key": key}
     notebooks.write(executed, executed_path(course, t))
     return executed, meter
-
-
-def _score_problems(scores, want_full: bool, label: str) -> list[str]:
-    problems = []
-    for s in scores:
-        if want_full and s.score != s.max_score:
-            problems.append(f"{label}: {s.grade_id} scored {s.score:g} of {s.max_score:g}, "
-                            "expected full marks (the reference fails its own test)")
-        if not want_full and s.score != 0:
-            problems.append(f"{label}: {s.grade_id} scored {s.score:g} of {s.max_score:g} "
-                            "untouched, expected 0 (this test cannot fail)")
-    return problems
-
-
-def autograde(ws: Workspace, t: Tutorial, student: str,
-              notebook: Path) -> tuple[list[CellScore], KernelCPU]:
-    """Grade ``notebook`` as ``student``'s hand-in of ``t``: one score per graded cell and
-    the grading kernels' CPU and wall time. The one place ``check`` grades."""
-    with KernelCPU() as meter:
-        scores, _ = ws.autograde(t.id, student, notebook)
-    return scores, meter
 
 
 def _run_elsewhere(course: Course, t: Tutorial, key: str) -> tuple[float, float]:

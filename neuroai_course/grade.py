@@ -173,11 +173,13 @@ def prove(course: Course, tutorial, source, limits: Limits | None = None) -> dic
         got = phases_out.get("solution", {}).get("scores", {}).get(gid, [0, points])[0]
         if got != points:
             msg = phases_out.get("solution", {}).get("messages", {}).get(gid, "")
-            problems.append(f"{gid}: the solution scores {got:g} of {points:g} "
-                            f"({msg.splitlines()[-1][:200] if msg else 'no message'})")
+            problems.append(f"{gid} scored {got:g} of {points:g}, expected full marks (the "
+                            "reference fails its own test: "
+                            f"{msg.splitlines()[-1][:200] if msg else 'no message'})")
         stub = phases_out.get("stub", {}).get("scores", {}).get(gid, [0, points])[0]
         if stub != 0:
-            problems.append(f"{gid} scored {stub:g} of {points:g} untouched, expected 0")
+            problems.append(f"{gid} scored {stub:g} of {points:g} untouched, expected 0 "
+                            "(this test cannot fail)")
         if test["references"] and "delegate" in phases_out and \
                 gid not in phases_out["delegate"].get("delegated", []):
             problems.append(f"{gid}: an answer that only calls {test['references'][0]} is "
@@ -187,7 +189,8 @@ def prove(course: Course, tutorial, source, limits: Limits | None = None) -> dic
             "points": sum(v[0] for v in solution.get("scores", {}).values()),
             # the notebook's own CPU when graded as a hand-in: its cells, then its functions
             # called by the tests (the grader's own CPU is the benchmark's business)
-            "cpu_seconds": result.get("cpu_seconds", 0.0) + solution.get("cpu_seconds", 0.0),
+            "cpu_seconds": (result.get("cells_cpu_seconds", 0.0)
+                            + solution.get("tests_cpu_seconds", 0.0)),
             "grader_cpu_seconds": solution.get("grader_cpu_seconds", 0.0),
             "seconds": result.get("total_seconds", float("nan")),
             "sandboxed": not grader.unsandboxed}

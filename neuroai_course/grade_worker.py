@@ -176,7 +176,7 @@ def grade_handin(job: dict) -> dict:
             result["cells"].append([index, outputs[:20],
                                     round(time.perf_counter() - cell_start, 2)])
         if channel.cpu_seconds is not None:
-            result["cpu_seconds"] = channel.cpu_seconds()
+            result["cells_cpu_seconds"] = channel.cpu_seconds()
         result["seconds"] = time.perf_counter() - start
         channel.execute(remote.AGENT)
         for label, code in job.get("phases", [["graded", ""]]):
@@ -188,7 +188,7 @@ def grade_handin(job: dict) -> dict:
             # CPU of the tests: the kernel's (the student's functions), and this process's
             # (the tests' own code and the channel), kept apart
             kernel = (channel.cpu_seconds() - cpu0) if channel.cpu_seconds else 0.0
-            result["phases"][label]["cpu_seconds"] = kernel
+            result["phases"][label]["tests_cpu_seconds"] = kernel
             result["phases"][label]["grader_cpu_seconds"] = time.process_time() - here0
         result.update(result["phases"][job.get("phases", [["graded", ""]])[0][0]])
     except remote.KernelGone as err:

@@ -13,6 +13,7 @@ import sys
 import threading
 
 import nbformat
+import psutil
 import pytest
 from conftest import ROOT
 
@@ -152,8 +153,40 @@ def test_what_the_kernel_can_read_write_and_reach(bwrap, tmp_path):
 
 
 def test_no_kernel_or_sandbox_survives_grading(bwrap):
-    ps = subprocess.run(["ps", "-ww", "-eo", "user,args"], capture_output=True, text=True).stdout
-    assert "neuroai_course.sandbox" not in ps and "bwrap" not in ps, ps
+    """After a grader closes, nothing it started is left: no child of this process (zombies
+    included) and no process anywhere naming its folders (bubblewrap's command line names
+    the scratch folder; an orphan would have been adopted by init). Other tests grading at
+    the same time (pytest -n 2) start their own graders, with other folders."""
+    me = psutil.Process()
+
+    def children() -> set[int]:
+        return {p.pid for p in me.children(recursive=True)
+                if "resource_tracker" not in " ".join(_cmdline(p))}
+
+    before = children()
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("def probe():\n    return 1")])
+    grader = Grader(Course(ROOT), Limits(cell_timeout_s=120), 1)
+    folders = (str(grader.work), str(grader.shared))
+    try:
+        grader.prepare("M1T1_LIF")
+        job = grader.job("M1T1_LIF", nb, "survivor")
+        job["functions"] = ["probe"]
+        job["tests"] = [{"grade_id": "probe", "points": 1.0, "source": "assert probe() == 1"}]
+        ((_, result),) = list(grader.run([job]))
+        assert result["scores"]["probe"] == [1.0, 1.0], result
+    finally:
+        grader.close()
+    left = children() - before
+    named = [p.pid for p in psutil.process_iter()
+             if any(f in " ".join(_cmdline(p)) for f in folders)]
+    assert not left and not named, (left, named)
+
+
+def _cmdline(p) -> list[str]:
+    try:
+        return p.cmdline()
+    except psutil.Error:  # gone, or a zombie
+        return []
 
 
 def test_without_bubblewrap_grading_refuses_in_one_line(monkeypatch):
