@@ -26,7 +26,7 @@ ensure_venv() {
       | grep -v "is ignored: it is neither a file nor a directory" || true
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps \
       -e . -e ./neuroai_course 2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true
-    "$VENV/bin/python" -c 'import neuroai_core, neuroai_course, nbgrader, jupyter_book, pytest' \
+    "$VENV/bin/python" -c 'import neuroai_core, neuroai_course, nbgrader, jupyter_book, pytest, distributed' \
       || { echo "dev.sh: the install failed (see above)" >&2; exit 1; }
     echo "$want" > "$stamp"
     echo "== install: done in $((SECONDS - start)) s"

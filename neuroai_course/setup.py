@@ -25,5 +25,6 @@ setup(
         "PyYAML>=6",
         "psutil>=5.9",
         "cloudpickle>=2",
+        "distributed>=2024.1",  # grading on a Dask cluster (neuroai grade --scheduler)
     ],
 )
