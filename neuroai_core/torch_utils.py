@@ -10,8 +10,9 @@ import torch
 
 
 def torch_generator(seed) -> torch.Generator:
-    """A torch generator seeded from ``seed`` (int, numpy Generator or None)."""
-    return torch.Generator().manual_seed(int(np.random.default_rng(seed).integers(2**31 - 1)))
+    """A torch generator seeded from ``seed`` (int, sequence of ints, numpy Generator or
+    None): the library's one way to turn a ``seed`` argument into torch randomness."""
+    return torch.Generator().manual_seed(int(np.random.default_rng(seed).integers(2**31)))
 
 
 @contextlib.contextmanager

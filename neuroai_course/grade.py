@@ -55,6 +55,11 @@ class Summary:
     entries: list[Entry] = field(default_factory=list)
     seconds: float = 0.0
     isolation: str = ""
+    #: CPU seconds, summed over hand-ins: the students' kernels, the grading workers (set-up,
+    #: channel, tests), and this process (collecting, recording, reports)
+    kernel_cpu_s: float = 0.0
+    worker_cpu_s: float = 0.0
+    client_cpu_s: float = 0.0
 
     def count(self, *statuses: str) -> int:
         return sum(e.status in statuses for e in self.entries)
@@ -432,7 +437,7 @@ def grade(course: Course, submissions: Path, out: Path, tutorial: str | None = N
 
     if tutorial:
         course.select([tutorial])
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     grader = Grader(course, limits or Limits(), workers, unsandboxed)
     out.mkdir(parents=True, exist_ok=True)
     db = db or f"sqlite:///{(out / 'gradebook.db').resolve()}"
@@ -457,6 +462,8 @@ def grade(course: Course, submissions: Path, out: Path, tutorial: str | None = N
         bar = tqdm(total=len(todo), desc="grading", unit="hand-in", disable=not progress)
         for i, result in grader.run(jobs):
             e = todo[i]
+            summary.kernel_cpu_s += result.get("kernel_cpu_seconds", 0.0)
+            summary.worker_cpu_s += result.get("worker_cpu_seconds", 0.0)
             _judge(e, result, deadline)
             replaced = record(db, e, result)
             if replaced:
@@ -477,4 +484,5 @@ def grade(course: Course, submissions: Path, out: Path, tutorial: str | None = N
     finally:
         grader.close()
     summary.seconds = time.perf_counter() - start
+    summary.client_cpu_s = time.process_time() - cpu_start
     return summary

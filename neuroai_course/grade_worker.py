@@ -149,7 +149,7 @@ def grade_handin(job: dict) -> dict:
     limits = sandbox.Limits(**job["limits"])
     result: dict = {"scores": {}, "messages": {}, "delegated": [], "timeouts": [],
                     "error": "", "phases": {}, "cells": []}
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     scratch, mounted = _scratch(Path(job["scratch_root"]), job["name"], limits)
     cgroups = sandbox.make_cgroups(job["name"], limits) if os.geteuid() == 0 else []
     km = kc = None
@@ -191,6 +191,8 @@ def grade_handin(job: dict) -> dict:
             result["phases"][label]["tests_cpu_seconds"] = kernel
             result["phases"][label]["grader_cpu_seconds"] = time.process_time() - here0
         result.update(result["phases"][job.get("phases", [["graded", ""]])[0][0]])
+        if channel.cpu_seconds is not None:  # the kernel's whole CPU: cells and every phase
+            result["kernel_cpu_seconds"] = channel.cpu_seconds()
     except remote.KernelGone as err:
         result["error"] = f"the kernel died ({err}): the memory cap, os._exit, or a crash"
         result["log"] = _log_tail(job)
@@ -212,4 +214,6 @@ def grade_handin(job: dict) -> dict:
         shutil.rmtree(Path(job["private"]) / "kernels" / job["name"], ignore_errors=True)
         Path(job["private"], f"{job['name']}.log").unlink(missing_ok=True)
     result["total_seconds"] = time.perf_counter() - start
+    # this process's CPU for the hand-in: sandbox set-up, the channel, the tests' own code
+    result["worker_cpu_seconds"] = time.process_time() - cpu_start
     return result

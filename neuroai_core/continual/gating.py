@@ -32,6 +32,7 @@ import torch
 from torch import nn
 
 from neuroai_core.continual.train import MLP
+from neuroai_core.torch_utils import torch_generator
 
 
 def xdg_masks(n_tasks: int, n_hidden: tuple[int, ...], keep_fraction: float = 0.2,
@@ -80,7 +81,7 @@ class ModulatedMLP(MLP):
     def __init__(self, n_in: int = 64, n_hidden: tuple[int, ...] = (100, 100), n_out: int = 10,
                  n_modulator: int = 50, gate_bias: float = 0.0, seed=0):
         super().__init__(n_in, n_hidden, n_out, seed=seed)
-        gen = torch.Generator().manual_seed(int(np.random.default_rng([1, seed]).integers(2**31)))
+        gen = torch_generator([1, seed])
         self.n_hidden = tuple(n_hidden)
         self.modulator = nn.Sequential(nn.Linear(n_in, n_modulator), nn.ReLU(),
                                        nn.Linear(n_modulator, sum(n_hidden)))

@@ -42,6 +42,7 @@ import numpy as np
 import torch
 
 from neuroai_core.continual.data import TaskStream
+from neuroai_core.torch_utils import torch_generator
 
 
 class Batch(NamedTuple):
@@ -52,10 +53,6 @@ class Batch(NamedTuple):
     y: torch.Tensor
     task_ids: torch.Tensor
     active: torch.Tensor
-
-
-def _generator(seed) -> torch.Generator:
-    return torch.Generator().manual_seed(int(np.random.default_rng(seed).integers(2**31)))
 
 
 def task_batches(x: torch.Tensor, y: torch.Tensor, task_ids: torch.Tensor, active: torch.Tensor,
@@ -86,7 +83,7 @@ def task_batches(x: torch.Tensor, y: torch.Tensor, task_ids: torch.Tensor, activ
         raise ValueError(f"batch_size must be at least 1, got {batch_size!r}")
     n = len(x)
     act = active.expand(n, -1) if active.ndim == 1 else active
-    return _shuffled_passes(x, y, task_ids, act, epochs, batch_size, _generator(seed))
+    return _shuffled_passes(x, y, task_ids, act, epochs, batch_size, torch_generator(seed))
 
 
 def _shuffled_passes(x, y, task_ids, act, epochs, batch_size, gen) -> Iterator[Batch]:
@@ -182,7 +179,7 @@ class ReplayBuffer:
 def replay_batches(stream: TaskStream, t: int, buffer: ReplayBuffer, *, epochs: int,
                    batch_size: int = 32, seed=0) -> Iterator[Batch]:
     """Each batch of task ``t`` concatenated with ``batch_size`` samples from the buffer."""
-    gen = _generator(seed)
+    gen = torch_generator(seed)
     table = _mask_table(stream)
     for batch in current_batches(stream, t, epochs=epochs, batch_size=batch_size, seed=seed):
         if len(buffer) == 0:

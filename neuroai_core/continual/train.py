@@ -35,6 +35,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from neuroai_core.continual.sources import Batch
+from neuroai_core.torch_utils import torch_generator
 
 
 class TrainResult(NamedTuple):
@@ -58,7 +59,7 @@ class MLP(nn.Module):
         super().__init__()
         if n_in < 1 or n_out < 1 or any(h < 1 for h in n_hidden):
             raise ValueError(f"layer sizes must be positive, got {n_in}, {n_hidden}, {n_out}")
-        gen = torch.Generator().manual_seed(int(np.random.default_rng(seed).integers(2**31)))
+        gen = torch_generator(seed)
         sizes = (n_in, *n_hidden)
         pairs = zip(sizes[:-1], sizes[1:], strict=True)
         self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in pairs)
