@@ -1,4 +1,4 @@
-"""The ``neuroai`` command: new, release, check, book, grade, build.
+"""The ``neuroai`` command: new, release, check, book, grade, report, build.
 
 Mistakes an instructor makes end as one line on stderr (``neuroai: error: ...``) and
 exit status 1; no traceback.
@@ -115,11 +115,23 @@ def _grade(course: Course, args) -> int:
         raise CourseError(str(err)) from None
     summary = grade(course, args.submissions, args.out, tutorial=args.tutorial,
                     workers=args.workers, db=args.db, pattern=args.pattern,
-                    deadline=deadline, limits=limits, unsandboxed=args.unsandboxed)
+                    deadline=deadline, limits=limits, unsandboxed=args.unsandboxed,
+                    scheduler=args.scheduler)
     print(summary.line())
     print(summary.isolation)
     print(f"grades: {args.out / 'grades.csv'}; report: {args.out / 'report.csv'}; "
-          f"feedback: {args.out / 'feedback'}")
+          f"feedback: {args.out / 'feedback'}; cohort report: {args.out / 'cohort.html'}")
+    return 0
+
+
+def _report(course: Course, args) -> int:
+    from neuroai_course.report import write
+
+    try:
+        path = write(args.out)
+    except FileNotFoundError as err:
+        raise CourseError(str(err)) from None
+    print(f"cohort report: {path}")
     return 0
 
 
@@ -182,7 +194,13 @@ def parser() -> argparse.ArgumentParser:
     grd.add_argument("--mem-mb", type=int, default=3072, help="memory cap per submission")
     grd.add_argument("--unsandboxed", action="store_true",
                      help="run notebooks without the sandbox (only for notebooks you trust)")
+    grd.add_argument("--scheduler", default=None,
+                     help="grade on the workers of this Dask scheduler (tcp://HOST:PORT); "
+                          "default: a local cluster of --workers processes")
     grd.set_defaults(func=_grade)
+    rep = sub.add_parser("report", help="write cohort.html again from a grading output folder")
+    rep.add_argument("out", type=Path, help="the output folder of 'neuroai grade'")
+    rep.set_defaults(func=_report)
     build = sub.add_parser("build", help="release, check and book: the main job")
     build.add_argument("--instructor", action="store_true")
     _budgets(build)

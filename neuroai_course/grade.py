@@ -18,7 +18,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import html
-import multiprocessing
+import json
 import os
 import shutil
 import tempfile
@@ -60,6 +60,7 @@ class Summary:
     kernel_cpu_s: float = 0.0
     worker_cpu_s: float = 0.0
     client_cpu_s: float = 0.0
+    retried: list[str] = field(default_factory=list)  # inputs graded again (worker lost)
 
     def count(self, *statuses: str) -> int:
         return sum(e.status in statuses for e in self.entries)
@@ -68,8 +69,9 @@ class Summary:
         graded = self.count("graded", "late", "reference used", "timed out")
         failed = self.count("crashed")
         flagged = len(self.entries) - self.count("graded") - failed
-        return (f"{len(self.entries)} files: {graded} graded, {flagged} flagged, {failed} failed, "
-                f"in {self.seconds:.0f} s")
+        retried = f", {len(self.retried)} retried after a lost worker" if self.retried else ""
+        return (f"{len(self.entries)} files: {graded} graded, {flagged} flagged, {failed} failed"
+                f"{retried}, in {self.seconds:.0f} s")
 
 
 def _latest_only(entries: list[Entry]) -> None:
@@ -164,7 +166,7 @@ def prove(course: Course, tutorial, source, limits: Limits | None = None) -> dic
         if delegates:
             phases.append(["delegate", delegates])
         job = grader.job(tutorial.id, source, f"check-{tutorial.id}-{os.getpid()}", phases)
-        result = grade_worker.grade_handin(job)
+        result = grade_worker.grade_handin(grader.localize(job))
     finally:
         grader.close()
     problems = []
@@ -211,9 +213,12 @@ class Grader:
     """Grades the hand-ins of one cohort; see :func:`grade`."""
 
     def __init__(self, course: Course, limits: Limits, workers: int,
-                 unsandboxed: bool = False, why_unsafe: str | None = None) -> None:
+                 unsandboxed: bool = False, why_unsafe: str | None = None,
+                 scheduler: str | None = None) -> None:
         """``why_unsafe``: :func:`sandbox.unavailable_reason`, when the caller has it
-        (probing starts bubblewrap once more)."""
+        (probing starts bubblewrap once more). ``scheduler``: a Dask scheduler's address
+        (``tcp://HOST:PORT``) to grade on its workers; ``None``: a local cluster of
+        ``workers`` processes (see :mod:`neuroai_course.cluster`)."""
         if workers < 1:
             raise CourseError(f"workers must be at least 1, got {workers}")
         if not unsandboxed:
@@ -222,7 +227,7 @@ class Grader:
                 raise CourseError(f"cannot grade untrusted notebooks safely: {why}; pass "
                                   "--unsandboxed only for notebooks you trust")
         self.course, self.limits, self.workers = course, limits, workers
-        self.unsandboxed = unsandboxed
+        self.unsandboxed, self.scheduler = unsandboxed, scheduler
         # Private to the grader: kernel specs, extracted hand-ins.
         self.work = Path(tempfile.mkdtemp(prefix="neuroai-grade-"))
         # Traversable (not listable) by the sandbox user: library copies and scratch mounts.
@@ -269,43 +274,56 @@ class Grader:
                 time.sleep(1 + attempt)
 
     def job(self, tid: str, nb, name: str, phases: list | None = None) -> dict:
+        """One hand-in's job, data only (it names no file of this machine): what a Dask
+        worker grades with its own course, whose fingerprint must be ``fingerprint``."""
+        from neuroai_course.cluster import fingerprint
+
         plan = self.plans[tid]
-        job = {"name": name, "private": str(self.work), "scratch_root":
-               str(self.shared / "scratch"), "limits": asdict(self.limits),
-               "binds": plan.binds, "cells": kernel_cells(nb), "tests": plan.tests,
-               "functions": plan.functions, "unsandboxed": self.unsandboxed}
+        job = {"name": name, "tutorial": tid, "limits": asdict(self.limits),
+               "cells": kernel_cells(nb), "tests": plan.tests, "functions": plan.functions,
+               "references": plan.references, "unsandboxed": self.unsandboxed,
+               "fingerprint": fingerprint(plan)}
         if phases:
             job["phases"] = phases
         return job
 
-    def run(self, jobs: list[dict]):
-        """Grade ``jobs`` on the warm workers; yield ``(index, result)`` as each finishes."""
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-        from concurrent.futures.process import BrokenProcessPool
+    def localize(self, job: dict) -> dict:
+        """``job`` with this grader's folders and library copy, as
+        :func:`grade_worker.grade_handin` takes it."""
+        self.prepare(job["tutorial"])
+        return {**job, "private": str(self.work), "scratch_root": str(self.shared / "scratch"),
+                "binds": self.plans[job["tutorial"]].binds}
 
-        todo = dict(enumerate(jobs))
-        for _ in range(3):  # a worker process that died takes its pool with it: rebuild once
-            if not todo:
-                return
-            if self.pool is None:  # fresh interpreters: no state (zmq) inherited by fork
-                self.pool = ProcessPoolExecutor(max_workers=self.workers,
-                                                mp_context=multiprocessing.get_context("spawn"),
-                                                initializer=grade_worker.warm_up)
-            futures = {self.pool.submit(grade_worker.grade_handin, j): i for i, j in todo.items()}
-            try:
-                for fut in as_completed(futures):
-                    i = futures[fut]
-                    result = fut.result()
-                    del todo[i]
-                    yield i, result
-            except BrokenProcessPool:
-                self.pool = None
-        for i in todo:
-            yield i, {"error": "the grading worker died twice on this hand-in"}
+    def run(self, jobs: list[dict]):
+        """Grade ``jobs`` on the Dask workers (local or ``scheduler``'s), after checking
+        that every worker has the same course; yield ``(index, result)`` as each finishes,
+        each index once."""
+        from neuroai_course.cluster import Pool, fingerprint
+
+        if not jobs:
+            return
+        if self.pool is None:
+            self.pool = Pool(self.workers, self.scheduler,
+                             None if self.scheduler else str(self.course.root))
+            self.pool.start()
+        expected = {}
+        for tid in sorted({j["tutorial"] for j in jobs}):
+            self.prepare(tid)
+            expected[tid] = fingerprint(self.plans[tid])
+        refused = self.pool.check(expected, self.unsandboxed)
+        if refused:
+            raise CourseError("\n".join(refused))
+        yield from self.pool.run(jobs)
+
+    def retried(self) -> dict[str, list[str]]:
+        """Job name -> the workers that started it, for each hand-in graded more than once
+        (its worker was lost)."""
+        return self.pool.retried() if self.pool is not None else {}
 
     def close(self) -> None:
         if self.pool is not None:
-            self.pool.shutdown(cancel_futures=True)
+            self.pool.close()
+            self.pool = None
         shutil.rmtree(self.work, ignore_errors=True)
         shutil.rmtree(self.shared, ignore_errors=True)
 
@@ -431,14 +449,19 @@ def _write_csv(path: Path, rows: list[dict], fields: list[str]) -> None:
 def grade(course: Course, submissions: Path, out: Path, tutorial: str | None = None,
           workers: int = 1, db: str | None = None, pattern: str = LMS_PATTERN,
           deadline: dt.datetime | None = None, limits: Limits | None = None,
-          progress: bool = True, unsandboxed: bool = False) -> Summary:
-    """Grade a cohort; write ``grades.csv``, ``report.csv`` and ``feedback/`` in ``out``."""
+          progress: bool = True, unsandboxed: bool = False,
+          scheduler: str | None = None) -> Summary:
+    """Grade a cohort; write ``grades.csv``, ``report.csv``, ``feedback/``, the run's
+    figures (``run.json``) and the cohort report (``cohort.html``) in ``out``.
+    ``scheduler``: grade on that Dask cluster's workers instead of ``workers`` local ones."""
     from tqdm.auto import tqdm
+
+    from neuroai_course import report as cohort_report
 
     if tutorial:
         course.select([tutorial])
     start, cpu_start = time.perf_counter(), time.process_time()
-    grader = Grader(course, limits or Limits(), workers, unsandboxed)
+    grader = Grader(course, limits or Limits(), workers, unsandboxed, scheduler=scheduler)
     out.mkdir(parents=True, exist_ok=True)
     db = db or f"sqlite:///{(out / 'gradebook.db').resolve()}"
     summary = Summary()
@@ -460,11 +483,13 @@ def grade(course: Course, submissions: Path, out: Path, tutorial: str | None = N
             e.reason = "; ".join(notes)
             jobs.append(grader.job(e.tutorial, e.notebook, f"h{os.getpid()}-{i:05d}"))
         bar = tqdm(total=len(todo), desc="grading", unit="hand-in", disable=not progress)
+        figures = cohort_report.RunFigures(workers=workers, scheduler=scheduler or "")
         for i, result in grader.run(jobs):
             e = todo[i]
             summary.kernel_cpu_s += result.get("kernel_cpu_seconds", 0.0)
             summary.worker_cpu_s += result.get("worker_cpu_seconds", 0.0)
             _judge(e, result, deadline)
+            figures.add(e, result)
             replaced = record(db, e, result)
             if replaced:
                 e.reason = "; ".join(x for x in (e.reason, replaced) if x)
@@ -473,6 +498,14 @@ def grade(course: Course, submissions: Path, out: Path, tutorial: str | None = N
             page.write_text(feedback_html(e, result), encoding="utf-8")
             bar.update()
         bar.close()
+        names = {j["name"]: e for j, e in zip(jobs, todo)}
+        for name, seen in sorted(grader.retried().items()):
+            e = names.get(name)
+            if e is None:
+                continue
+            summary.retried.append(e.name)
+            e.reason = "; ".join(x for x in (e.reason, "graded again after its worker was "
+                                             f"lost ({len(seen)} workers tried it)") if x)
         tids = sorted({e.tutorial for e in todo})
         rows = gradebook_rows(db, tids)
         ids = sorted({k for r in rows for k in r} - {"student", "tutorial", "total", "max"})
@@ -485,4 +518,8 @@ def grade(course: Course, submissions: Path, out: Path, tutorial: str | None = N
         grader.close()
     summary.seconds = time.perf_counter() - start
     summary.client_cpu_s = time.process_time() - cpu_start
+    figures.finish(summary, deadline)
+    (out / cohort_report.RUN_FILE).write_text(json.dumps(figures.data(), indent=1),
+                                              encoding="utf-8")
+    cohort_report.write(out, course)
     return summary

@@ -1,0 +1,321 @@
+"""Grading on a Dask distributed cluster: the one path of ``neuroai grade``.
+
+The client (``neuroai grade``) collects, identifies and repairs the hand-ins, then sends one
+job per hand-in to the workers of a ``distributed`` cluster: the local machine's
+(``LocalCluster`` of ``--workers`` processes, one thread each) or any cluster given by
+``--scheduler tcp://HOST:PORT`` (``dask scheduler`` / ``dask worker`` on several machines,
+a Slurm queue...). A job is plain data: the notebook's kernel cells, the tutorial's test
+cells, the exercise function names, the limits, the tutorial id and the fingerprint of the
+course the client grades with. It names no file of the client's machine.
+
+Each worker needs the course installed (the package ``neuroai_course``, ``neuroai_core``,
+the course folder with ``solutions/``) and bubblewrap. It finds its course folder in the
+environment variable ``NEUROAI_COURSE``, else from its working folder (as ``neuroai``
+does); on the local cluster the client tells it. Once per worker process, a
+:class:`Site` (a :class:`~neuroai_course.grade.Grader` of its own) stages the library
+copies and scratch folders each tutorial needs, on the worker's own disk.
+
+Before grading, every worker reports its fingerprint of each tutorial to grade (a hash of
+the test cells, exercise functions and references, with ``neuroai_core.__version__``); a
+worker whose fingerprint differs from the client's refuses the run with one line naming
+the worker and what differs. A worker that joins later checks each job's fingerprint
+before grading it and fails the job (which stops the run) on a mismatch.
+
+Faults: a worker that dies mid-hand-in loses nothing; the scheduler gives its hand-ins to
+another worker, and the client records each result once. Every start of a hand-in is
+logged as a Dask event (topic :data:`TOPIC`), so the client knows which hand-ins were
+graded more than once. A hand-in that kills two workers is given up by the scheduler
+(``allowed_failures`` = 1, :class:`distributed.KilledWorker`) and reported as crashed.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import json
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+#: The Dask event topic a worker logs each hand-in's start to.
+TOPIC = "neuroai-grading"
+#: Worker deaths a hand-in may cause before the scheduler gives it up (then: crashed).
+ALLOWED_FAILURES = 1
+PLUGIN = "neuroai-course"
+COURSE_ENV = "NEUROAI_COURSE"
+
+
+class CourseMismatch(RuntimeError):
+    """A worker's course or library differs from the client's."""
+
+
+def fingerprint(plan, version: str | None = None) -> dict:
+    """What a worker must agree on with the client to grade ``plan``'s tutorial: the hash of
+    its tests, functions and references (``tests``), and ``neuroai_core``'s version
+    (``library``), with ``hash`` over both."""
+    if version is None:
+        import neuroai_core
+
+        version = neuroai_core.__version__
+    tests = hashlib.sha256(json.dumps(
+        {"tests": plan.tests, "functions": plan.functions, "references": plan.references},
+        sort_keys=True).encode()).hexdigest()[:16]
+    whole = hashlib.sha256(f"{tests} {version}".encode()).hexdigest()[:16]
+    return {"tutorial": plan.tutorial, "tests": tests, "library": version, "hash": whole}
+
+
+def differs(worker: str, mine: dict, theirs: dict) -> str:
+    """One line: how a worker's fingerprint of a tutorial differs from the client's."""
+    if theirs.get("error"):
+        return f"worker {worker} refused for {mine['tutorial']}: {theirs['error']}"
+    parts = []
+    if theirs["library"] != mine["library"]:
+        parts.append(f"neuroai_core {theirs['library']} (client: {mine['library']})")
+    if theirs["tests"] != mine["tests"]:
+        parts.append(f"tests of {mine['tutorial']} hash {theirs['tests']} "
+                     f"(client: {mine['tests']})")
+    return f"worker {worker} refused: its course differs: " + "; ".join(parts)
+
+
+# --- the worker's side ------------------------------------------------------------------
+
+
+class Site:
+    """What one worker process grades with: its own course and a Grader made from it (the
+    staged library copies and scratch folders live on the worker's disk)."""
+
+    def __init__(self, root: str | None, unsandboxed: bool) -> None:
+        from neuroai_course.grade import Grader
+        from neuroai_course.project import Course
+        from neuroai_course.sandbox import Limits
+
+        root = root or os.environ.get(COURSE_ENV)
+        course = Course.at(Path(root)) if root else Course.find()
+        self.grader = Grader(course, Limits(), 1, unsandboxed=unsandboxed)
+        self.prints: dict[str, dict] = {}
+        self.lock = threading.Lock()
+
+    def fingerprint(self, tid: str) -> dict:
+        with self.lock:
+            if tid not in self.prints:
+                self.grader.prepare(tid)
+                self.prints[tid] = fingerprint(self.grader.plans[tid])
+            return self.prints[tid]
+
+    def close(self) -> None:
+        self.grader.close()
+
+
+_SITES: dict[tuple, Site] = {}
+_SITES_LOCK = threading.Lock()
+
+
+def site(root: str | None, unsandboxed: bool) -> Site:
+    """This process's :class:`Site` for ``root`` (made once; imports warmed up)."""
+    from neuroai_course import grade_worker
+
+    key = (root, unsandboxed)
+    with _SITES_LOCK:
+        if key not in _SITES:
+            grade_worker.warm_up()
+            _SITES[key] = Site(root, unsandboxed)
+        return _SITES[key]
+
+
+@atexit.register
+def close_sites() -> None:
+    with _SITES_LOCK:
+        for s in _SITES.values():
+            s.close()
+        _SITES.clear()
+
+
+def _plugin_base():
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    return WorkerPlugin
+
+
+class CourseSite(_plugin_base()):
+    """Dask worker plugin: removes the worker's grading folders when the worker closes."""
+
+    name = PLUGIN
+
+    def setup(self, worker) -> None:  # the folders are made on the first job
+        pass
+
+    def teardown(self, worker) -> None:
+        close_sites()
+
+
+def _address() -> str:
+    from distributed import get_worker
+
+    try:
+        return get_worker().address
+    except ValueError:
+        return f"pid {os.getpid()}"
+
+
+def report(tids: list[str], root: str | None, unsandboxed: bool) -> dict:
+    """Run on a worker: its fingerprint of each tutorial (or an error line)."""
+    out = {}
+    try:
+        s = site(root, unsandboxed)
+    except Exception as err:  # no course, no bubblewrap: the worker cannot grade
+        return {tid: {"error": str(err).splitlines()[0][:300]} for tid in tids}
+    for tid in tids:
+        try:
+            out[tid] = s.fingerprint(tid)
+        except Exception as err:
+            out[tid] = {"error": f"{type(err).__name__}: {str(err)[:300]}"}
+    return out
+
+
+def grade_job(job: dict, root: str | None) -> dict:
+    """Run on a worker: check the job's fingerprint against this worker's course, give the
+    job this worker's folders, and grade it."""
+    from distributed import get_worker
+
+    from neuroai_course import grade_worker
+
+    address = _address()
+    try:
+        get_worker().log_event(TOPIC, {"name": job["name"], "worker": address})
+    except ValueError:  # not on a Dask worker
+        pass
+    s = site(root, job.get("unsandboxed", False))
+    mine = s.fingerprint(job["tutorial"])
+    if mine["hash"] != job["fingerprint"]["hash"]:
+        raise CourseMismatch(differs(address, job["fingerprint"], mine))
+    local = s.grader.localize(job)
+    result = grade_worker.grade_handin(local)
+    result["worker"] = address
+    return result
+
+
+# --- the client's side ------------------------------------------------------------------
+
+
+@dataclass
+class Pool:
+    """A Dask client on the local cluster or on ``scheduler``; see the module docstring."""
+
+    workers: int
+    scheduler: str | None = None
+    root: str | None = None  # the course folder the local cluster's workers grade with
+    client: object = None
+    cluster: object = None
+    starts: dict[str, list[str]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def start(self) -> None:
+        import dask
+        from distributed import Client, LocalCluster
+
+        if self.scheduler:
+            self.client = Client(self.scheduler, timeout="30s")
+            try:
+                self.client.run_on_scheduler(_allow_failures, ALLOWED_FAILURES)
+            except Exception as err:  # the scheduler's machine lacks neuroai_course
+                self.notes.append(f"could not set the scheduler's allowed_failures ({err}); "
+                                  "start it with DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES"
+                                  f"={ALLOWED_FAILURES}")
+        else:
+            with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}):
+                self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
+                                            processes=True, memory_limit=0,
+                                            dashboard_address=None, host="127.0.0.1")
+            self.client = Client(self.cluster)
+        self.client.register_plugin(CourseSite(), name=PLUGIN)
+        self.client.subscribe_topic(TOPIC, self._started)
+
+    def _started(self, event) -> None:
+        _, msg = event
+        self.starts.setdefault(msg["name"], []).append(msg["worker"])
+
+    def worker_addresses(self) -> list[str]:
+        return sorted(self.client.scheduler_info(n_workers=-1)["workers"])
+
+    def check(self, expected: dict[str, dict], unsandboxed: bool) -> list[str]:
+        """Ask every worker for its fingerprints; return one line per refused worker."""
+        from distributed import wait
+
+        if self.scheduler and not self.worker_addresses():
+            self.client.wait_for_workers(1, timeout=120)
+        tids = sorted(expected)
+        futures = {addr: self.client.submit(report, tids, self.root, unsandboxed,
+                                            workers=[addr], allow_other_workers=False,
+                                            pure=False, key=f"neuroai-check-{addr}")
+                   for addr in self.worker_addresses()}
+        wait(list(futures.values()))
+        lines = []
+        for addr, fut in futures.items():
+            if fut.status != "finished":
+                lines.append(f"worker {addr} refused: it failed the course check "
+                             f"({fut.exception()!r})")
+                continue
+            theirs = fut.result()
+            for tid in tids:
+                if theirs[tid].get("hash") != expected[tid]["hash"]:
+                    lines.append(differs(addr, expected[tid], theirs[tid]))
+                    break
+        return lines
+
+    def run(self, jobs: list[dict]):
+        """Grade ``jobs``; yield ``(index, result)`` as each finishes, each index once."""
+        from distributed import as_completed
+        from distributed.scheduler import KilledWorker
+
+        futures = {self.client.submit(grade_job, job, self.root, pure=False,
+                                      key=f"neuroai-{job['name']}"): i
+                   for i, job in enumerate(jobs)}
+        done: set[int] = set()
+        for fut in as_completed(list(futures)):
+            i = futures[fut]
+            if i in done:
+                continue
+            try:
+                result = fut.result()
+            except KilledWorker:
+                result = {"error": "the grading worker died twice on this hand-in"}
+            except CourseMismatch:
+                for f in futures:
+                    f.cancel()
+                raise
+            done.add(i)
+            fut.release()
+            yield i, result
+
+    def retried(self) -> dict[str, list[str]]:
+        """Job name -> the workers that started it, for every job started more than once."""
+        seen = {}
+        try:
+            for _, msg in self.client.get_events(TOPIC):
+                seen.setdefault(msg["name"], set()).add((msg["worker"]))
+        except Exception:
+            pass
+        names = set(seen) | set(self.starts)
+        out = {}
+        for name in names:
+            starts = max(len(self.starts.get(name, [])), len(seen.get(name, ())))
+            if starts > 1:
+                out[name] = sorted(set(self.starts.get(name, [])) | seen.get(name, set()))
+        return out
+
+    def close(self) -> None:
+        if self.client is not None:
+            try:
+                self.client.unsubscribe_topic(TOPIC)
+            except Exception:
+                pass
+            self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+        self.client = self.cluster = None
+
+
+def _allow_failures(count: int, dask_scheduler=None) -> int:
+    dask_scheduler.allowed_failures = count
+    return count
