@@ -34,6 +34,7 @@ import atexit
 import hashlib
 import json
 import os
+import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,14 @@ TOPIC = "neuroai-grading"
 #: Worker deaths a hand-in may cause before the scheduler gives it up (then: crashed).
 ALLOWED_FAILURES = 1
 PLUGIN = "neuroai-course"
+#: The scheduler's settings grading relies on: a hand-in is given up after it killed
+#: ``ALLOWED_FAILURES + 1`` workers, and a worker holds only the hand-ins it grades (one
+#: per thread), so that a hand-in queued behind one that kills its worker is not blamed.
+SCHEDULER_CONFIG = {"distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
+                    "distributed.scheduler.worker-saturation": 1.0}
+#: The same as environment variables, for ``dask scheduler`` (see the instructor guide).
+SCHEDULER_ENV = {"DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": str(ALLOWED_FAILURES),
+                 "DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION": "1.0"}
 COURSE_ENV = "NEUROAI_COURSE"
 
 
@@ -208,7 +217,6 @@ class Pool:
     client: object = None
     cluster: object = None
     starts: dict[str, list[str]] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
 
     def start(self) -> None:
         import dask
@@ -217,16 +225,16 @@ class Pool:
         if self.scheduler:
             self.client = Client(self.scheduler, timeout="30s")
             try:
-                self.client.run_on_scheduler(_allow_failures, ALLOWED_FAILURES)
+                self.client.run_on_scheduler(_configure_scheduler, ALLOWED_FAILURES)
             except Exception as err:  # the scheduler's machine lacks neuroai_course
-                self.notes.append(f"could not set the scheduler's allowed_failures ({err}); "
-                                  "start it with DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES"
-                                  f"={ALLOWED_FAILURES}")
+                env = " ".join(f"{k}={v}" for k, v in SCHEDULER_ENV.items())
+                print(f"neuroai: warning: could not configure the scheduler ({err}); start "
+                      f"it with {env}", file=sys.stderr)
         else:
-            with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}):
+            with dask.config.set(SCHEDULER_CONFIG):
                 self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
                                             processes=True, memory_limit=0,
-                                            dashboard_address=None, host="127.0.0.1")
+                                            dashboard_address=":0", host="127.0.0.1")
             self.client = Client(self.cluster)
         self.client.register_plugin(CourseSite(), name=PLUGIN)
         self.client.subscribe_topic(TOPIC, self._started)
@@ -316,6 +324,8 @@ class Pool:
         self.client = self.cluster = None
 
 
-def _allow_failures(count: int, dask_scheduler=None) -> int:
+def _configure_scheduler(count: int, dask_scheduler=None) -> int:
+    """Run on the scheduler: :data:`SCHEDULER_CONFIG` on a running scheduler."""
     dask_scheduler.allowed_failures = count
+    dask_scheduler.WORKER_SATURATION = 1.0
     return count

@@ -23,6 +23,7 @@ import os
 import shutil
 import tempfile
 import time
+import uuid
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -477,11 +478,12 @@ def grade(course: Course, submissions: Path, out: Path, tutorial: str | None = N
         todo = [e for e in entries if e.status == "pending"]
         for tid in sorted({e.tutorial for e in todo}):
             grader.prepare(tid, db)
-        jobs = []
+        jobs, run = [], uuid.uuid4().hex[:8]
         for i, e in enumerate(todo):
             notes = repair(e.notebook, grader.releases[e.tutorial])
             e.reason = "; ".join(notes)
-            jobs.append(grader.job(e.tutorial, e.notebook, f"h{os.getpid()}-{i:05d}"))
+            # unique across runs: a cluster's scheduler keeps the events of earlier runs
+            jobs.append(grader.job(e.tutorial, e.notebook, f"h{os.getpid()}-{run}-{i:05d}"))
         bar = tqdm(total=len(todo), desc="grading", unit="hand-in", disable=not progress)
         figures = cohort_report.RunFigures(workers=workers, scheduler=scheduler or "")
         for i, result in grader.run(jobs):
