@@ -24,8 +24,9 @@ def figure(data: dict, path: Path) -> None:
 
     runs = data["runs"]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(8, 3.5))
-    ax1.bar([str(r["workers"]) for r in runs], [r["per_minute"] for r in runs], color="C0")
-    ax1.set_xlabel("workers")
+    ax1.bar([f"{r.get('cluster', 'local')}\n{r['workers']}" for r in runs],
+            [r["per_minute"] for r in runs], color="C0")
+    ax1.set_xlabel("cluster and workers")
     ax1.set_ylabel("submissions graded per minute")
     one = next(r for r in runs if r["workers"] == 1)
     parts = [("notebook alone", data["notebook_alone_cpu_s"]), ("graded: kernel",
@@ -47,7 +48,7 @@ def main() -> None:
     args = p.parse_args()
     data = json.loads(args.input.read_text())
     print(f"measured {data['date']} on {data['machine']}")
-    print(common.table(data["runs"], [("workers", "workers"), ("submissions", "submissions"),
+    print(common.table(data["runs"], [("cluster", "cluster"), ("workers", "workers"), ("submissions", "submissions"),
                                       ("wall_s", "wall s"), ("per_minute", "per minute"),
                                       ("kernel_cpu_s", "kernel CPU s"),
                                       ("worker_cpu_s", "worker CPU s"),

@@ -148,7 +148,9 @@ def build(out: Path) -> str:
     times = [h["seconds"] for h in run.get("handins", []) if h.get("seconds")]
     rows = [["inputs", len(report)], ["graded hand-ins", len(grades)],
             ["grading time (s)", run.get("seconds", "not recorded")],
-            ["workers", f"{run.get('workers', '?')} ({run.get('scheduler', 'local')})"],
+            ["cluster", run.get("scheduler", "not recorded")],
+            ["workers that graded", len({h["worker"] for h in run.get("handins", [])
+                                         if h.get("worker")})],
             ["retried after a lost worker", len(retried)], ["crashed", crashed],
             ["median time per hand-in (s)",
              f"{sorted(times)[len(times) // 2]:.1f}" if times else "not recorded"]]

@@ -138,7 +138,9 @@ def test_cluster_grades_as_the_local_machine_does(cluster, tmp_path):
     assert workers and all(w.startswith("tcp://127.0.0.1:") for w in workers), workers
     assert run["scheduler"] == c.address
     assert not (course.root / "HACKED").exists()
-    assert (tmp_path / "remote" / "cohort.html").is_file()
+    page = (tmp_path / "remote" / "cohort.html").read_text(encoding="utf-8")
+    assert "h-osexit/M1T1_LIF.ipynb" in page and "test_fi_rate" in page  # flagged; exercises
+    assert f"<td>workers that graded</td><td>{len(workers)}</td>" in page
 
 
 def test_a_worker_with_another_course_is_refused_in_one_line(cluster, tmp_path):
