@@ -48,7 +48,8 @@ def main() -> None:
     args = p.parse_args()
     data = json.loads(args.input.read_text())
     print(f"measured {data['date']} on {data['machine']}")
-    print(common.table(data["runs"], [("cluster", "cluster"), ("workers", "workers"), ("submissions", "submissions"),
+    print(common.table(data["runs"], [("cluster", "cluster"), ("workers", "workers"),
+                                      ("submissions", "submissions"),
                                       ("wall_s", "wall s"), ("per_minute", "per minute"),
                                       ("kernel_cpu_s", "kernel CPU s"),
                                       ("worker_cpu_s", "worker CPU s"),

@@ -301,7 +301,7 @@ class Pool:
         seen = {}
         try:
             for _, msg in self.client.get_events(TOPIC):
-                seen.setdefault(msg["name"], set()).add((msg["worker"]))
+                seen.setdefault(msg["name"], set()).add(msg["worker"])
         except Exception:
             pass
         names = set(seen) | set(self.starts)

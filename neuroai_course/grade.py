@@ -500,7 +500,7 @@ def grade(course: Course, submissions: Path, out: Path, tutorial: str | None = N
             page.write_text(feedback_html(e, result), encoding="utf-8")
             bar.update()
         bar.close()
-        names = {j["name"]: e for j, e in zip(jobs, todo)}
+        names = {j["name"]: e for j, e in zip(jobs, todo, strict=True)}
         for name, seen in sorted(grader.retried().items()):
             e = names.get(name)
             if e is None:

@@ -180,7 +180,7 @@ def build(out: Path) -> str:
     if tutorials:
         n = len(tutorials)
         fig, axes = plt.subplots(1, n, figsize=(max(4, 3.4 * n), 2.8), squeeze=False)
-        for ax, tid in zip(axes[0], tutorials):
+        for ax, tid in zip(axes[0], tutorials, strict=True):
             rows_t = [r for r in grades if r["tutorial"] == tid]
             top = max(float(r["max"]) for r in rows_t)
             totals = [float(r["total"]) for r in rows_t]
