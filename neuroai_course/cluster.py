@@ -33,11 +33,14 @@ from __future__ import annotations
 import atexit
 import hashlib
 import json
+import logging
 import os
 import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from neuroai_course.project import CourseError
 
 #: The Dask event topic a worker logs each hand-in's start to.
 TOPIC = "neuroai-grading"
@@ -55,7 +58,7 @@ SCHEDULER_ENV = {"DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": str(ALLOWED_FA
 COURSE_ENV = "NEUROAI_COURSE"
 
 
-class CourseMismatch(RuntimeError):
+class CourseMismatch(CourseError):
     """A worker's course or library differs from the client's."""
 
 
@@ -234,6 +237,7 @@ class Pool:
             with dask.config.set(SCHEDULER_CONFIG):
                 self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
                                             processes=True, memory_limit=0,
+                                            silence_logs=logging.ERROR,
                                             dashboard_address=":0", host="127.0.0.1")
             self.client = Client(self.cluster)
         self.client.register_plugin(CourseSite(), name=PLUGIN)
