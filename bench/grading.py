@@ -11,6 +11,12 @@ kernel's CPU (cells, then the functions the tests call) plus the grading worker'
 (sandbox set-up, the channel, the tests' own code) plus its share of the client's
 (collecting, recording, reports). The fixed overhead per hand-in is the difference.
 Wall-clock figures are printed too, with the load average: on a busy machine they mean little.
+
+Three ways, all through Dask (the one grading path): a local cluster of 1 and of 2 worker
+processes (what ``neuroai grade --workers N`` starts and stops for each run, its start-up
+included in the wall time and the client's CPU), and a loopback cluster of 2 workers (a
+``dask scheduler`` and two ``dask worker`` processes started before the run, as on other
+machines: ``--scheduler``; the scheduler's own CPU, in its own process, is not counted).
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import json
 import os
 import platform
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -33,6 +40,7 @@ from conftest import copy_course  # noqa: E402
 from grading_corpus import Case, cases, write_cohort  # noqa: E402
 
 from neuroai_course import notebooks  # noqa: E402
+from neuroai_course.cluster import SCHEDULER_ENV  # noqa: E402
 from neuroai_course.grade import grade  # noqa: E402
 from neuroai_course.kernels import KernelCPU  # noqa: E402
 from neuroai_course.sandbox import kernel_env  # noqa: E402
@@ -46,6 +54,30 @@ def cohort(course_root: Path, n: int) -> list[Case]:
         base = honest[i % len(honest)]
         out.append(Case(f"s{i:03d}/M1T1_LIF.ipynb", base.data, base.total, "graded"))
     return out
+
+
+def loopback(folder: Path, course_root: Path, workers: int) -> tuple[str, list]:
+    """A ``dask scheduler`` and ``workers`` ``dask worker`` processes on 127.0.0.1."""
+    from distributed import Client
+
+    env = {**os.environ, **SCHEDULER_ENV, "NEUROAI_COURSE": str(course_root),
+           "PYTHONPATH": str(ROOT)}
+    file = folder / "scheduler.json"
+    log = open(folder / "cluster.log", "ab")
+    procs = [subprocess.Popen([sys.executable, "-m", "dask", "scheduler", "--host",
+                               "127.0.0.1", "--port", "0", "--no-dashboard",
+                               "--scheduler-file", str(file)], stdout=log, stderr=log, env=env)]
+    while not file.exists():
+        time.sleep(0.2)
+    address = json.loads(file.read_text())["address"]
+    for _ in range(workers):
+        procs.append(subprocess.Popen([sys.executable, "-m", "dask", "worker", address,
+                                       "--nthreads", "1", "--memory-limit", "0",
+                                       "--no-dashboard", "--host", "127.0.0.1"],
+                                      stdout=log, stderr=log, env=env))
+    with Client(address) as client:
+        client.wait_for_workers(workers, timeout=300)
+    return address, procs
 
 
 def main() -> None:
@@ -75,13 +107,21 @@ def main() -> None:
         os.environ.update(saved)
         own_s, own_cpu = sorted(runs)[1], sorted(cpus)[1]
         rows = []
-        for workers in (1, 2):
+        for how, workers in (("local", 1), ("local", 2), ("loopback", 2)):
+            address, procs = (loopback(work, course.root, workers) if how == "loopback"
+                              else (None, []))
             start = time.perf_counter()
-            summary = grade(course, work / "in", work / f"out{workers}", workers=workers,
-                            progress=False)
+            try:
+                summary = grade(course, work / "in", work / f"out-{how}{workers}",
+                                workers=workers, progress=False, scheduler=address)
+            finally:
+                for proc in reversed(procs):
+                    proc.terminate()
+                    proc.wait(60)
             wall = time.perf_counter() - start
             assert summary.count("graded") == args.n, summary.line()
-            rows.append({"workers": workers, "submissions": args.n, "wall_s": round(wall, 1),
+            rows.append({"cluster": how, "workers": workers, "submissions": args.n,
+                         "wall_s": round(wall, 1),
                          "per_minute": round(60 * args.n / wall, 1),
                          "kernel_cpu_s": round(summary.kernel_cpu_s / args.n, 2),
                          "worker_cpu_s": round(summary.worker_cpu_s / args.n, 2),
@@ -91,10 +131,10 @@ def main() -> None:
                                                  2)})
         print(f"notebook executed alone (median of 3): {own_cpu:.2f} s of kernel CPU "
               f"({own_s:.2f} s wall)")
-        print(f"{'workers':>7} {'subs':>5} {'wall s':>7} {'subs/min':>9} {'kernel':>7} "
-              f"{'worker':>7} {'client':>7} {'overhead':>9}   (CPU s per hand-in)")
+        print(f"{'cluster':>8} {'workers':>7} {'subs':>5} {'wall s':>7} {'subs/min':>9} "
+              f"{'kernel':>7} {'worker':>7} {'client':>7} {'overhead':>9}   (CPU s per hand-in)")
         for r in rows:
-            print(f"{r['workers']:>7} {r['submissions']:>5} {r['wall_s']:>7} "
+            print(f"{r['cluster']:>8} {r['workers']:>7} {r['submissions']:>5} {r['wall_s']:>7} "
                   f"{r['per_minute']:>9} {r['kernel_cpu_s']:>7} {r['worker_cpu_s']:>7} "
                   f"{r['client_cpu_s']:>7} {r['overhead_cpu_s']:>9}")
         speedup = rows[0]["wall_s"] / rows[1]["wall_s"]

@@ -296,17 +296,21 @@ def grading_section(d: dict | None) -> list[str]:
         return out + ["Not measured yet: run `python bench/grading.py`.", ""]
     m = d["machine"]
     out += ["`neuroai grade` on a generated cohort of M1T1 hand-ins (`bench/grading.py`), "
-            "judged on CPU time. A graded hand-in costs its sandboxed kernel's CPU, the "
+            "judged on CPU time, always through Dask: a local cluster of 1 or 2 worker "
+            "processes that the run starts and stops (`--workers`), and a loopback cluster of "
+            "2 workers started beforehand (`--scheduler`). A graded hand-in costs its "
+            "sandboxed kernel's CPU, the "
             "grading worker's (sandbox set-up, the channel, the tests' own code) and its "
             "share of the client's; the overhead is that total minus the kernel CPU of the "
             "same notebook simply executed.", "",
             f"Measured {d['date']} on {m.get('cpus')} cores ({m.get('platform')}, Python "
             f"{m.get('python')}), load average {d['load_average'][0]:.1f}.", "",
-            "| workers | hand-ins | wall (s) | per minute | kernel CPU s | worker CPU s "
-            "| client CPU s | overhead CPU s |",
-            "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+            "| cluster | workers | hand-ins | wall (s) | per minute | kernel CPU s "
+            "| worker CPU s | client CPU s | overhead CPU s |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in d["runs"]:
-        out.append(f"| {r['workers']} | {r['submissions']} | {r['wall_s']} | {r['per_minute']} "
+        out.append(f"| {r.get('cluster', 'local')} | {r['workers']} | {r['submissions']} "
+                   f"| {r['wall_s']} | {r['per_minute']} "
                    f"| {r['kernel_cpu_s']} | {r['worker_cpu_s']} | {r['client_cpu_s']} "
                    f"| {r['overhead_cpu_s']} |")
     one = d["runs"][0]
