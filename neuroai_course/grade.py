@@ -2,15 +2,18 @@
 
 Pipeline: collect every input file (zip or folder; symbolic links are reported, never
 followed) -> read and identify each notebook by content -> keep each student's latest
-hand-in per tutorial -> repair the grading structure -> grade each on warm worker processes
-(:mod:`neuroai_course.grade_worker`): the student's cells run in a bubblewrap sandbox
+hand-in per tutorial -> repair the grading structure -> grade each on the worker processes
+of a Dask cluster, a local one or ``--scheduler``'s (:mod:`neuroai_course.cluster`, which
+checks first that every worker has the same course; :mod:`neuroai_course.grade_worker`):
+the student's cells run in a bubblewrap sandbox
 (:mod:`neuroai_course.sandbox`), the test cells, hidden parts included, run in the worker
 itself and call the student's functions through a data-only channel
 (:mod:`neuroai_course.remote`), with the exercises' references removed from the kernel's
 library (:mod:`neuroai_course.tripwire`) -> write the grades into nbgrader's gradebook
 (SQLite or any SQLAlchemy URL) from this process only -> ``grades.csv``, ``report.csv``
-(every input and what became of it) and one HTML feedback page per student and tutorial,
-with the grader's own messages only.
+(every input and what became of it), one HTML feedback page per student and tutorial,
+with the grader's own messages only, ``run.json`` (the run's figures) and ``cohort.html``
+(:mod:`neuroai_course.report`).
 """
 
 from __future__ import annotations
