@@ -29,7 +29,7 @@ from pathlib import Path
 
 import nbformat
 
-from neuroai_course import grade_worker, notebooks, sandbox, tripwire
+from neuroai_course import grade_worker, handgrade, notebooks, sandbox, tripwire
 from neuroai_course.nbgrader_ops import Workspace, scripts_on_path
 from neuroai_course.project import Course, CourseError
 from neuroai_course.release import student_version
@@ -337,8 +337,11 @@ def _judge(e: Entry, result: dict, deadline: dt.datetime | None) -> None:
     e.flag(status, "; ".join(notes))
 
 
-def record(db: str, e: Entry, result: dict) -> str:
-    """Write one submission's grades into the gradebook; say what it replaced."""
+def record(db: str, e: Entry, result: dict, answers: dict | None = None) -> str:
+    """Write one submission's grades into the gradebook; say what it replaced.
+
+    ``answers``: the text of each written answer by grade id (None: not answered), see
+    :func:`neuroai_course.handgrade.answers_of`; answered ones wait for a hand grade."""
     from nbgrader.api import Gradebook, MissingEntry
 
     scripts_on_path()
@@ -359,12 +362,15 @@ def record(db: str, e: Entry, result: dict) -> str:
             grade = gb.find_grade(gid, e.tutorial, e.tutorial, e.student)
             grade.auto_score = score
             grade.needs_manual_grade = False
+        handgrade.record_answers(gb, e, answers or {})
         gb.db.commit()
     return note
 
 
 def gradebook_rows(db: str, tutorials: list[str]) -> list[dict]:
-    """One row per student and tutorial: per-exercise points, total and maximum."""
+    """One row per student and tutorial: the points of each test cell and written answer
+    (empty while an answer waits for its hand grade; a score set in the formgrader wins),
+    total, maximum and the number of answers still waiting."""
     from nbgrader.api import Gradebook
 
     if not tutorials:
@@ -375,18 +381,25 @@ def gradebook_rows(db: str, tutorials: list[str]) -> list[dict]:
         for tid in tutorials:
             for sub in gb.assignment_submissions(tid):
                 row = {"student": sub.student.id, "tutorial": tid}
+                waiting = 0
                 for nb in sub.notebooks:
                     for g in sorted(nb.grades, key=lambda g: g.name):
-                        if g.cell.cell_type == "code":
-                            row[g.name] = f"{(g.auto_score or 0.0):g}"
+                        if g.needs_manual_grade and g.manual_score is None:
+                            row[g.name] = ""
+                            waiting += 1
+                        else:
+                            row[g.name] = f"{g.score:g}"
                 row["total"] = f"{sub.score:g}"
                 row["max"] = f"{sub.max_score:g}"
+                row[handgrade.WAITING] = str(waiting)
                 rows.append(row)
     return sorted(rows, key=lambda r: (r["tutorial"], r["student"]))
 
 
-def feedback_html(e: Entry, result: dict) -> str:
-    """A small, self-contained feedback page: each exercise's score and test message."""
+def feedback_html(e: Entry, result: dict, answers: list[dict] | None = None) -> str:
+    """A small, self-contained feedback page: each exercise's score and test message, and
+    each written answer (``answers``: dicts with ``grade_id``, ``text``, ``score``, None
+    while it waits for a hand grade, ``max`` and ``comment``) with its score and comment."""
     rows, total, best = [], 0.0, 0.0
     for gid, (score, max_score) in sorted(result.get("scores", {}).items()):
         total, best = total + score, best + max_score
@@ -394,6 +407,21 @@ def feedback_html(e: Entry, result: dict) -> str:
         mark = "ok" if score == max_score else "miss"
         rows.append(f"<tr class='{mark}'><td>{html.escape(gid)}</td><td>{score:g} / "
                     f"{max_score:g}</td><td><pre>{html.escape(msg)}</pre></td></tr>")
+    written = []
+    for a in answers or []:
+        best += a["max"]
+        if a["score"] is None:
+            points, mark = f"awaiting hand grading / {a['max']:g}", "wait"
+        else:
+            total += a["score"]
+            points = f"{a['score']:g} / {a['max']:g}"
+            mark = "ok" if a["score"] == a["max"] else "miss"
+        written.append(f"<tr class='{mark}'><td>{html.escape(a['grade_id'])}</td><td>{points}"
+                       f"</td><td><pre>{html.escape(a.get('text') or '(no answer)')}</pre></td>"
+                       f"<td>{html.escape(a.get('comment') or '')}</td></tr>")
+    if written:
+        written = ["<h2>Written answers</h2><table><tr><th>answer</th><th>points</th>"
+                   "<th>what you wrote</th><th>comment</th></tr>", *written, "</table>"]
     note = f"<p class='note'>{html.escape(e.status)}: {html.escape(e.reason)}</p>" \
         if e.reason else ""
     return f"""<!DOCTYPE html>
@@ -407,7 +435,7 @@ tr.miss td:nth-child(2) {{ color: #b3261e; }} .note {{ background: #fff4ce; padd
 <h1>{html.escape(e.tutorial)}: feedback for {html.escape(e.student)}</h1>
 <p>Score: <strong>{total:g} / {best:g}</strong> (file {html.escape(e.name)})</p>{note}
 <table><tr><th>exercise test</th><th>points</th><th>what the test said</th></tr>
-{''.join(rows)}</table></body></html>
+{''.join(rows)}</table>{''.join(written)}</body></html>
 """
 
 
@@ -465,18 +493,26 @@ def grade(course: Course, submissions: Path, out: Path, tutorial: str | None = N
             summary.kernel_cpu_s += result.get("kernel_cpu_seconds", 0.0)
             summary.worker_cpu_s += result.get("worker_cpu_seconds", 0.0)
             _judge(e, result, deadline)
-            replaced = record(db, e, result)
+            release = grader.releases[e.tutorial]
+            answers = handgrade.answers_of(e.notebook, release)
+            replaced = record(db, e, result, answers)
             if replaced:
                 e.reason = "; ".join(x for x in (e.reason, replaced) if x)
             page = out / "feedback" / e.student / f"{e.tutorial}.html"
             page.parent.mkdir(parents=True, exist_ok=True)
-            page.write_text(feedback_html(e, result), encoding="utf-8")
+            written = [{"grade_id": g, "text": t or "", "max": handgrade.points(release, g),
+                        "score": None if t else 0.0,
+                        "comment": "" if t else handgrade.NO_RESPONSE}
+                       for g, t in answers.items()]
+            page.write_text(feedback_html(e, result, written), encoding="utf-8")
+            graded = handgrade.autograded_path(out, e.student, e.tutorial)
+            graded.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(handgrade.autograded_notebook(e, release, result), graded)
             bar.update()
         bar.close()
         tids = sorted({e.tutorial for e in todo})
-        rows = gradebook_rows(db, tids)
-        ids = sorted({k for r in rows for k in r} - {"student", "tutorial", "total", "max"})
-        _write_csv(out / "grades.csv", rows, ["student", "tutorial", *ids, "total", "max"])
+        handgrade.write_layout(course, out, db, tids)
+        handgrade.write_grades(out / "grades.csv", gradebook_rows(db, tids))
         report = [{"input": e.name, "student": e.student, "tutorial": e.tutorial,
                    "status": e.status, "reason": e.reason} for e in entries]
         _write_csv(out / "report.csv", report, list(REPORT_FIELDS))

@@ -90,13 +90,16 @@ def outside_lines(source: str) -> list[str]:
 
 def secrets(course: Course) -> set[str]:
     """Lines only the instructor may see: those of the solution and hidden-test regions of
-    every source, and of its model answers, minus lines that are public anyway (the package,
-    the narrative pages, the sources outside their regions) and lines too short to tell."""
+    every source, of its model answers and of its written answers' model text, minus lines
+    that are public anyway (the package, the narrative pages, the sources outside their
+    regions) and lines too short to tell."""
     hidden, public = set(), set()
     for t in course.tutorials():
         nb = notebooks.read_source(t.source)
         for cell in nb.cells:
-            if rules.is_model_answer(cell):
+            written = cell.cell_type == "markdown" and \
+                (cell.metadata.get("nbgrader") or {}).get("solution")
+            if rules.is_model_answer(cell) or written:  # instructor-only text, first line aside
                 hidden.update(ln.strip() for ln in cell.source.splitlines()[1:])
                 continue
             hidden.update(region_lines(cell.source))
@@ -195,7 +198,7 @@ def leaks(files: dict[str, bytes], hidden: set[str]) -> list[str]:
             continue
         if rel.endswith(".ipynb"):
             nb = nbformat.reads(text, 4)
-            text += "\n".join(c.source for c in nb.cells)
+            text += "\n" + "\n".join(c.source for c in nb.cells)
         lines = {ln.strip() for ln in text.splitlines()}
         found += [f"{rel}: {ln}" for ln in sorted(hidden & lines)]
     return found

@@ -1,0 +1,265 @@
+"""Written answers, graded by hand in nbgrader's formgrader, and ``neuroai finalize``.
+
+``neuroai grade`` leaves its output folder as an nbgrader course (the layout nbgrader 0.9's
+formgrader reads, see ``nbgrader.server_extensions.formgrader.handlers.SubmissionHandler``):
+
+- ``nbgrader_config.py``: the course id and the gradebook's URL, relative to the folder;
+- ``source/<tutorial>/<tutorial>.ipynb``: each graded tutorial's source (marks applied);
+- ``autograded/<student>/<tutorial>/<tutorial>.ipynb``: each hand-in as graded: the
+  student's cells, the test cells as students see them (hidden parts never written here)
+  with what the grader said as their output, and the written answers carrying their
+  nbgrader metadata, so that the formgrader shows a score box and a comment box for each;
+- the gradebook: a written answer left as the student version had it scores 0 with the
+  comment "No response." (nbgrader's own rule, ``utils.determine_grade``); any other waits
+  for a score (``needs_manual_grade``).
+
+After hand-grading (in the formgrader, or through nbgrader's API: ``Grade.manual_score``,
+``Comment.manual_comment``), :func:`finalize` reads the scores and comments back and writes
+``grades.csv`` and the feedback pages again, now with the written answers, their scores and
+the comments.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import warnings
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import nbformat
+
+from neuroai_course.nbgrader_ops import TEXT_STUB, scripts_on_path
+from neuroai_course.project import Course, CourseError
+from neuroai_course.submissions import Entry
+
+NO_RESPONSE = "No response."
+META = "neuroai"
+#: The column of grades.csv counting a hand-in's written answers still without a score.
+WAITING = "awaiting_hand_grading"
+
+
+def _meta(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {}) or {}
+
+
+def is_written_answer(cell) -> bool:
+    """A markdown cell graded by hand (``<!-- answer: N points -->`` or the toolbar's
+    "Manually graded answer")."""
+    m = _meta(cell)
+    return cell.get("cell_type") == "markdown" and bool(m.get("grade")) and bool(m.get("solution"))
+
+
+def written_answers(release) -> list:
+    """The written-answer cells of a student version, in order."""
+    return [c for c in release.cells if is_written_answer(c)]
+
+
+def find_answers(nb, release) -> dict[str, int | None]:
+    """Index in ``nb`` of each written answer of ``release``: by grade id, else by the
+    cell id the student version gave it (an editor may strip the metadata, rarely the id);
+    ``None`` when the cell is gone."""
+    found: dict[str, int | None] = {}
+    for rc in written_answers(release):
+        gid = _meta(rc)["grade_id"]
+        idx = next((i for i, c in enumerate(nb.cells) if c.cell_type == "markdown"
+                    and _meta(c).get("grade_id") == gid), None)
+        if idx is None and rc.get("id"):
+            idx = next((i for i, c in enumerate(nb.cells) if c.cell_type == "markdown"
+                        and c.get("id") == rc.get("id")), None)
+        found[gid] = idx
+    return found
+
+
+def unanswered(text: str | None, release_cell) -> bool:
+    return text is None or text.strip() in ("", TEXT_STUB, release_cell.source.strip())
+
+
+def answers_of(nb, release) -> dict[str, str | None]:
+    """The text of each written answer (``None``: not answered or not found)."""
+    where = find_answers(nb, release)
+    out = {}
+    for rc in written_answers(release):
+        gid = _meta(rc)["grade_id"]
+        text = None if where[gid] is None else nb.cells[where[gid]].source
+        out[gid] = None if unanswered(text, rc) else text
+    return out
+
+
+def record_answers(gb, e: Entry, answers: dict[str, str | None]) -> None:
+    """In an open gradebook: an unanswered written answer scores 0 with the comment "No
+    response."; an answered one waits for a score (as nbgrader's ``SaveAutoGrades`` does)."""
+    for gid, text in answers.items():
+        grade = gb.find_grade(gid, e.tutorial, e.tutorial, e.student)
+        comment = gb.find_comment(gid, e.tutorial, e.tutorial, e.student)
+        if text is None:
+            grade.auto_score, grade.needs_manual_grade = 0.0, False
+            comment.auto_comment = NO_RESPONSE
+        else:
+            grade.auto_score, grade.needs_manual_grade = None, True
+            comment.auto_comment = None
+
+
+def autograded_notebook(e: Entry, release, result: dict) -> nbformat.NotebookNode:
+    """The hand-in as graded, for the formgrader: ``e.notebook`` after ``repair`` (test
+    cells as the student version has them), the grader's message as each test's output,
+    the written answers with their metadata, and what finalising needs in the metadata."""
+    nb = copy.deepcopy(e.notebook)
+    for gid, idx in find_answers(nb, release).items():
+        rc = next(c for c in written_answers(release) if _meta(c)["grade_id"] == gid)
+        if idx is None:
+            cell = nbformat.v4.new_markdown_cell(TEXT_STUB)
+            cell.metadata["nbgrader"] = dict(_meta(rc))
+            nb.cells.append(cell)
+        else:
+            nb.cells[idx].metadata["nbgrader"] = dict(_meta(rc))
+    scores, messages = result.get("scores", {}), result.get("messages", {})
+    for cell in nb.cells:
+        gid = _meta(cell).get("grade_id")
+        if cell.cell_type == "code" and _meta(cell).get("grade") and gid in scores:
+            score, top = scores[gid]
+            text = f"{score:g} of {top:g} points\n{messages.get(gid, '')}".rstrip() + "\n"
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
+    nb.metadata[META] = {"input": e.name, "status": e.status, "reason": e.reason,
+                         "scores": {k: list(v) for k, v in scores.items()},
+                         "messages": dict(messages)}
+    return nb
+
+
+def autograded_path(out: Path, student: str, tutorial: str) -> Path:
+    return out / "autograded" / student / tutorial / f"{tutorial}.ipynb"
+
+
+def config_text(out: Path, db: str) -> str:
+    """``nbgrader_config.py`` of the output folder (its root is the folder itself). A
+    gradebook URL with a password is read from the environment instead of written."""
+    default = f"sqlite:///{(out / 'gradebook.db').resolve()}"
+    if db == default:
+        url = 'f"sqlite:///{os.path.join(root, \'gradebook.db\')}"'
+    elif urlsplit(db).password:
+        url = 'os.environ["NEUROAI_GRADEBOOK_URL"]  # the --db URL given to neuroai grade'
+    else:
+        url = repr(db)
+    return (
+        "# nbgrader configuration of this grading folder, written by `neuroai grade`.\n"
+        "# Hand-grade the written answers with `nbgrader formgrader` run in this folder,\n"
+        "# then run `neuroai finalize` on it.\n"
+        "import os\n\n"
+        "c = get_config()  # noqa: F821 (defined by the configuration loader)\n"
+        "root = os.path.dirname(os.path.abspath(__file__))\n"
+        "c.CourseDirectory.root = root\n"
+        'c.CourseDirectory.course_id = "neuroai"\n'
+        'c.Exchange.root = os.path.join(root, "exchange")  # unused: hand-ins come as files\n'
+        f"c.CourseDirectory.db_url = {url}\n")
+
+
+def write_layout(course: Course, out: Path, db: str, tutorials: list[str]) -> None:
+    """``nbgrader_config.py`` and ``source/<tutorial>/<tutorial>.ipynb`` (the source with
+    its marks applied, as the gradebook has it) in ``out``."""
+    from neuroai_course import notebooks
+
+    (out / "nbgrader_config.py").write_text(config_text(out, db), encoding="utf-8")
+    for t in course.select(tutorials) if tutorials else []:
+        path = out / "source" / t.id / f"{t.id}.ipynb"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(notebooks.read_source(t.source, t.source.relative_to(course.root)),
+                       path)
+
+
+def points(release, grade_id: str) -> float:
+    """The points of a written answer of ``release``."""
+    return next(float(_meta(c).get("points", 0)) for c in written_answers(release)
+                if _meta(c)["grade_id"] == grade_id)
+
+
+def nbgrader_api(out: Path):
+    """nbgrader's API on a grading folder, configured by its ``nbgrader_config.py``."""
+    from nbgrader.apps import NbGraderAPI
+    from traitlets.config.loader import PyFileConfigLoader
+
+    cfg = out / "nbgrader_config.py"
+    if not cfg.is_file():
+        raise CourseError(f"{out} is not a grading folder (no nbgrader_config.py): run "
+                          "'neuroai grade' into it first")
+    scripts_on_path()
+    config = PyFileConfigLoader(cfg.name, path=str(out.resolve())).load_config()
+    return NbGraderAPI(config=config)
+
+
+def hand_grades(db: str, e: Entry, release) -> list[dict]:
+    """The written answers of one hand-in as the gradebook has them now: ``grade_id``,
+    ``score`` (None while waiting), ``max``, ``comment``."""
+    from nbgrader.api import Gradebook
+
+    out = []
+    with Gradebook(db) as gb:
+        for rc in written_answers(release):
+            gid = _meta(rc)["grade_id"]
+            g = gb.find_grade(gid, e.tutorial, e.tutorial, e.student)
+            c = gb.find_comment(gid, e.tutorial, e.tutorial, e.student)
+            waiting = g.needs_manual_grade and g.manual_score is None
+            out.append({"grade_id": gid, "score": None if waiting else float(g.score),
+                        "max": float(g.max_score),
+                        "comment": c.manual_comment or c.auto_comment or ""})
+    return out
+
+
+def code_scores(db: str, e: Entry) -> dict[str, list[float]]:
+    """Each test cell's score now in the gradebook (an instructor may override one)."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(db) as gb:
+        nb = gb.find_submission_notebook(e.tutorial, e.tutorial, e.student)
+        return {g.name: [float(g.score), float(g.max_score)] for g in nb.grades
+                if g.cell.cell_type == "code"}
+
+
+def write_grades(path: Path, rows: list[dict]) -> None:
+    """``grades.csv``: student, tutorial, each graded cell, total, maximum, and how many
+    written answers still wait for a score."""
+    from neuroai_course.grade import _write_csv
+
+    fixed = ("student", "tutorial", "total", "max", WAITING)
+    ids = sorted({k for r in rows for k in r} - set(fixed))
+    _write_csv(path, rows, ["student", "tutorial", *ids, "total", "max", WAITING])
+
+
+def finalize(course: Course, out: Path, db: str | None = None) -> dict:
+    """Read the hand-grading back: rewrite ``grades.csv`` and every feedback page of the
+    grading folder ``out``. Returns ``{"pages": n, "waiting": [(student, tutorial,
+    grade_id), ...]}`` (answers still without a score)."""
+    from neuroai_course import grade as grading
+
+    out = Path(out)
+    api = nbgrader_api(out)
+    db = db or api.coursedir.db_url
+    found = sorted((out / "autograded").glob("*/*/*.ipynb"))
+    if not found:
+        raise CourseError(f"{out}: no autograded hand-in to finalise")
+    tids, waiting, pages = set(), [], 0
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*not in session", module="nbgrader")
+        for path in found:
+            student, tid = path.parent.parent.name, path.parent.name
+            nb = nbformat.read(path, 4)
+            info = nb.metadata.get(META, {})
+            e = Entry(name=info.get("input", path.name), path=path, student=student,
+                      tutorial=tid, status=info.get("status", "graded"),
+                      reason=info.get("reason", ""))
+            result = {"scores": code_scores(db, e), "messages": info.get("messages", {})}
+            answers = hand_grades(db, e, nb)
+            for a, cell in zip(answers, written_answers(nb), strict=True):
+                a["text"] = "" if cell.source.strip() in ("", TEXT_STUB) else cell.source
+                if a["score"] is None:
+                    waiting.append((student, tid, a["grade_id"]))
+            page = out / "feedback" / student / f"{tid}.html"
+            page.parent.mkdir(parents=True, exist_ok=True)
+            page.write_text(grading.feedback_html(e, result, answers), encoding="utf-8")
+            tids.add(tid)
+            pages += 1
+        write_grades(out / "grades.csv", grading.gradebook_rows(db, sorted(tids)))
+    stamp = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+    (out / "finalized.txt").write_text(f"finalised {stamp}: {pages} feedback pages, "
+                                       f"{len(waiting)} written answers still waiting\n",
+                                       encoding="utf-8")
+    return {"pages": pages, "waiting": waiting}
