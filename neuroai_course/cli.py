@@ -125,7 +125,7 @@ def _grade(course: Course, args) -> int:
 
 
 def _finalize(course: Course, args) -> int:
-    from neuroai_course.handgrade import finalize
+    from neuroai_course.finalize import finalize
 
     done = finalize(course, args.out, db=args.db)
     print(f"{done['pages']} feedback pages and {args.out / 'grades.csv'} rewritten with the "

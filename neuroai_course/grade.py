@@ -449,6 +449,14 @@ def csv_safe(value) -> str:
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
+def write_grades(path: Path, rows: list[dict]) -> None:
+    """``grades.csv``: student, tutorial, each graded cell, total, maximum, and how many
+    written answers still wait for a hand grade."""
+    fixed = ("student", "tutorial", "total", "max", handgrade.WAITING)
+    ids = sorted({k for r in rows for k in r} - set(fixed))
+    _write_csv(path, rows, ["student", "tutorial", *ids, "total", "max", handgrade.WAITING])
+
+
 def _write_csv(path: Path, rows: list[dict], fields: list[str]) -> None:
     with path.open("w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
@@ -512,7 +520,7 @@ def grade(course: Course, submissions: Path, out: Path, tutorial: str | None = N
         bar.close()
         tids = sorted({e.tutorial for e in todo})
         handgrade.write_layout(course, out, db, tids)
-        handgrade.write_grades(out / "grades.csv", gradebook_rows(db, tids))
+        write_grades(out / "grades.csv", gradebook_rows(db, tids))
         report = [{"input": e.name, "student": e.student, "tutorial": e.tutorial,
                    "status": e.status, "reason": e.reason} for e in entries]
         _write_csv(out / "report.csv", report, list(REPORT_FIELDS))

@@ -1,4 +1,4 @@
-"""Written answers, graded by hand in nbgrader's formgrader, and ``neuroai finalize``.
+"""Written answers, graded by hand in nbgrader's formgrader.
 
 ``neuroai grade`` leaves its output folder as an nbgrader course (the layout nbgrader 0.9's
 formgrader reads, see ``nbgrader.server_extensions.formgrader.handlers.SubmissionHandler``):
@@ -14,16 +14,14 @@ formgrader reads, see ``nbgrader.server_extensions.formgrader.handlers.Submissio
   for a score (``needs_manual_grade``).
 
 After hand-grading (in the formgrader, or through nbgrader's API: ``Grade.manual_score``,
-``Comment.manual_comment``), :func:`finalize` reads the scores and comments back and writes
-``grades.csv`` and the feedback pages again, now with the written answers, their scores and
-the comments.
+``Comment.manual_comment``), ``neuroai finalize`` (:mod:`neuroai_course.finalize`) reads
+the scores and comments back and writes ``grades.csv`` and the feedback pages again, now
+with the written answers, their scores and the comments.
 """
 
 from __future__ import annotations
 
 import copy
-import datetime as dt
-import warnings
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -212,54 +210,3 @@ def code_scores(db: str, e: Entry) -> dict[str, list[float]]:
         nb = gb.find_submission_notebook(e.tutorial, e.tutorial, e.student)
         return {g.name: [float(g.score), float(g.max_score)] for g in nb.grades
                 if g.cell.cell_type == "code"}
-
-
-def write_grades(path: Path, rows: list[dict]) -> None:
-    """``grades.csv``: student, tutorial, each graded cell, total, maximum, and how many
-    written answers still wait for a score."""
-    from neuroai_course.grade import _write_csv
-
-    fixed = ("student", "tutorial", "total", "max", WAITING)
-    ids = sorted({k for r in rows for k in r} - set(fixed))
-    _write_csv(path, rows, ["student", "tutorial", *ids, "total", "max", WAITING])
-
-
-def finalize(course: Course, out: Path, db: str | None = None) -> dict:
-    """Read the hand-grading back: rewrite ``grades.csv`` and every feedback page of the
-    grading folder ``out``. Returns ``{"pages": n, "waiting": [(student, tutorial,
-    grade_id), ...]}`` (answers still without a score)."""
-    from neuroai_course import grade as grading
-
-    out = Path(out)
-    api = nbgrader_api(out)
-    db = db or api.coursedir.db_url
-    found = sorted((out / "autograded").glob("*/*/*.ipynb"))
-    if not found:
-        raise CourseError(f"{out}: no autograded hand-in to finalise")
-    tids, waiting, pages = set(), [], 0
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*not in session", module="nbgrader")
-        for path in found:
-            student, tid = path.parent.parent.name, path.parent.name
-            nb = nbformat.read(path, 4)
-            info = nb.metadata.get(META, {})
-            e = Entry(name=info.get("input", path.name), path=path, student=student,
-                      tutorial=tid, status=info.get("status", "graded"),
-                      reason=info.get("reason", ""))
-            result = {"scores": code_scores(db, e), "messages": info.get("messages", {})}
-            answers = hand_grades(db, e, nb)
-            for a, cell in zip(answers, written_answers(nb), strict=True):
-                a["text"] = "" if cell.source.strip() in ("", TEXT_STUB) else cell.source
-                if a["score"] is None:
-                    waiting.append((student, tid, a["grade_id"]))
-            page = out / "feedback" / student / f"{tid}.html"
-            page.parent.mkdir(parents=True, exist_ok=True)
-            page.write_text(grading.feedback_html(e, result, answers), encoding="utf-8")
-            tids.add(tid)
-            pages += 1
-        write_grades(out / "grades.csv", grading.gradebook_rows(db, sorted(tids)))
-    stamp = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
-    (out / "finalized.txt").write_text(f"finalised {stamp}: {pages} feedback pages, "
-                                       f"{len(waiting)} written answers still waiting\n",
-                                       encoding="utf-8")
-    return {"pages": pages, "waiting": waiting}
