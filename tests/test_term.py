@@ -216,7 +216,6 @@ def term(tmp_path_factory, bwrap):
     cli(course, "publish", str(base / "public"), "--repo", PUBLIC)
     cohort = {"ana": hand_in(course, ("euler_step", "simulate_euler", "fi_rate"),
                              "The leak pulls <v> back to rest & below threshold."),
-              "ben": hand_in(course, (), None),
               "colecleo": hand_in(course, ("euler_step",), "Below rheobase v settles under "
                                                        "threshold."),
               "zoe": hand_in(course, ("euler_step", "simulate_euler", "fi_rate"), None)}
@@ -248,24 +247,24 @@ def test_grading_folder_is_an_nbgrader_course_with_answers_waiting(term):
 
     _, _, out = term
     assert (out / "source" / "M1T1_LIF" / "M1T1_LIF.ipynb").is_file()
-    for s in ("ana", "ben", "colecleo", "zoe"):
+    for s in ("ana", "colecleo", "zoe"):
         assert (out / "autograded" / s / "M1T1_LIF" / "M1T1_LIF.ipynb").is_file()
     api = nbgrader_api(out)  # configured by the folder's own nbgrader_config.py
     assert Path(api.coursedir.root).resolve() == out.resolve()
     subs = {s["student"]: s for s in api.get_submissions("M1T1_LIF")}
-    assert set(subs) == {"ana", "ben", "colecleo", "zoe"}
+    assert set(subs) == {"ana", "colecleo", "zoe"}
     assert subs["ana"]["needs_manual_grade"] and subs["colecleo"]["needs_manual_grade"]
-    assert not subs["ben"]["needs_manual_grade"] and not subs["zoe"]["needs_manual_grade"]
+    assert not subs["zoe"]["needs_manual_grade"]
     # every hand-in is listed where the formgrader pages through them (file on disk)
     with Gradebook(api.coursedir.db_url) as gb:
         nbs = gb.notebook_submissions("M1T1_LIF", "M1T1_LIF")
-        assert len(api.get_notebook_submission_indices("M1T1_LIF", "M1T1_LIF")) == len(nbs) == 4
+        assert len(api.get_notebook_submission_indices("M1T1_LIF", "M1T1_LIF")) == len(nbs) == 3
         (answer,) = [c for c in gb.find_notebook("M1T1_LIF", "M1T1_LIF").grade_cells
                      if c.cell_type == "markdown"]
         assert answer.max_score == ANSWER_POINTS
-        ben = gb.find_comment(answer.name, "M1T1_LIF", "M1T1_LIF", "ben")
-        assert ben.auto_comment == "No response."
-        assert gb.find_grade(answer.name, "M1T1_LIF", "M1T1_LIF", "ben").score == 0
+        zoe = gb.find_comment(answer.name, "M1T1_LIF", "M1T1_LIF", "zoe")
+        assert zoe.auto_comment == "No response."
+        assert gb.find_grade(answer.name, "M1T1_LIF", "M1T1_LIF", "zoe").score == 0
     graded = nbformat.read(out / "autograded" / "ana" / "M1T1_LIF" / "M1T1_LIF.ipynb", 4)
     cells = [c for c in graded.cells if c.metadata.get("nbgrader", {}).get("grade_id")
              == answer.name]
@@ -308,10 +307,10 @@ def test_finalize_puts_hand_grades_in_totals_and_feedback(finalized):
     _, _, out, answer, proc = finalized
     assert "0 written answers still wait" in proc.stdout
     rows = {r["student"]: r for r in load_csv(out / "grades.csv")}
-    # ana: 7 autograded + 1.5 by hand; colecleo: euler_step's 2 + 2 by hand; ben 0 (nothing
-    # answered); zoe: 7 + 0 (answer left empty: no response)
+    # ana: 7 autograded + 1.5 by hand; colecleo: euler_step's 2 + 2 by hand; zoe: 7 + 0
+    # (answer left as it came: no response)
     assert {s: float(r["total"]) for s, r in rows.items()} == \
-        {"ana": FULL + 1.5, "ben": 0, "colecleo": 2 + 2, "zoe": FULL}
+        {"ana": FULL + 1.5, "colecleo": 2 + 2, "zoe": FULL}
     assert {r["max"] for r in rows.values()} == {f"{FULL + ANSWER_POINTS:g}"}
     assert rows["ana"][answer] == "1.5" and rows["ana"]["awaiting_hand_grading"] == "0"
     page = (out / "feedback" / "ana" / "M1T1_LIF.html").read_text()
@@ -321,7 +320,7 @@ def test_finalize_puts_hand_grades_in_totals_and_feedback(finalized):
     assert "awaiting hand grading" not in page
     page = (out / "feedback" / "zoe" / "M1T1_LIF.html").read_text()
     assert "No response." in page and f"{FULL:g} / {FULL + ANSWER_POINTS:g}" in page
-    for s in ("ana", "ben", "colecleo", "zoe"):  # the model answer never reaches a student
+    for s in ("ana", "colecleo", "zoe"):  # the model answer never reaches a student
         assert "Model answer" not in (out / "feedback" / s / "M1T1_LIF.html").read_text()
 
 
@@ -330,25 +329,25 @@ def test_export_for_canvas_follows_its_gradebook_layout(finalized, tmp_path):
     course, base, out, _, _ = finalized
     roster = write_rows(base / "canvas-export.csv", CANVAS_ROSTER)
     proc = cli(course, "export", str(out), "--roster", str(roster))
-    assert "1 no hand-in" in proc.stdout and "1 not on roster" in proc.stdout
+    assert "2 no hand-in" in proc.stdout and "1 not on roster" in proc.stdout
     with (out / "lms" / "canvas.csv").open(newline="") as f:
         rows = list(csv.reader(f))
     assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section",
                        "M1T1_LIF (4711)"]  # the export's own header for the assignment
     assert rows[1] == ["    Points Possible", "", "", "", "", "9"]
     assert rows[2:] == [["Aland, Ana", "101", "S101", "ana", "Sec A", "8.5"],
-                        ["Brook, Ben", "102", "S102", "ben@uni.example", "Sec A", "0"],
+                        ["Brook, Ben", "102", "S102", "ben@uni.example", "Sec A", ""],
                         ["Cole, Cleo", "103", "S103", "c.cole", "Sec B", "4"],
                         ["Dunn, Dara", "104", "S104", "dara", "Sec B", ""]]
     report = {(r["student"], r["roster_name"]): r["status"]
               for r in load_csv(out / "lms" / "roster-report.csv")}
     assert report[("zoe", "")] == "not on roster"
-    assert report[("", "Dunn, Dara")] == "no hand-in"
+    assert report[("", "Dunn, Dara")] == report[("", "Brook, Ben")] == "no hand-in"
     assert report[("colecleo", "Cole, Cleo")] == "matched"  # Canvas's lastfirst download name
     with zipfile.ZipFile(out / "lms" / "canvas-feedback-M1T1_LIF.zip") as zf:
         names = sorted(zf.namelist())
         # Canvas's download names: <name>_<user id>_<file>; the user id after the first "_"
-        assert [n.split("_")[1] for n in names] == ["101", "102", "103"]
+        assert [n.split("_")[1] for n in names] == ["101", "103"]
         assert "1.5 / 2" in zf.read(names[0]).decode()
     first = (out / "lms" / "canvas-feedback-M1T1_LIF.zip").read_bytes()
     cli(course, "export", str(out), "--roster", str(roster))
@@ -364,7 +363,6 @@ def test_export_for_moodle_names_feedback_for_its_zip_upload(finalized):
         rows = list(csv.reader(f))
     assert rows[0] == ["Email address", "Full name", "M1T1_LIF"]
     assert rows[1:] == [["ana@uni.example", "Ana Aland", "8.5"],
-                        ["ben@uni.example", "Ben Brook", "0"],
                         ["cleo@uni.example", "Cleo Cole", "4"]]
     with zipfile.ZipFile(out / "lms" / "moodle-feedback-M1T1_LIF.zip") as zf:
         for name in zf.namelist():
@@ -373,9 +371,10 @@ def test_export_for_moodle_names_feedback_for_its_zip_upload(finalized):
             parts = name.split("_", 4)
             assert len(parts) == 5 and parts[1].isdigit(), name
             assert parts[2:4] == ["assignfeedback", "file"] and parts[4].endswith(".html")
-        assert sorted(n.split("_")[1] for n in zf.namelist()) == ["5001", "5002", "5003"]
+        assert sorted(n.split("_")[1] for n in zf.namelist()) == ["5001", "5003"]
     report = load_csv(out / "lms" / "roster-report.csv")
-    assert {r["roster_name"] for r in report if r["status"] == "no hand-in"} == {"Dara Dunn"}
+    assert {r["roster_name"] for r in report if r["status"] == "no hand-in"} == \
+        {"Ben Brook", "Dara Dunn"}
     assert {r["student"] for r in report if r["status"] == "not on roster"} == {"zoe"}
 
 
