@@ -31,6 +31,10 @@ answers were graded by hand) it writes, in ``<folder>/lms/``:
     roster, nothing graded) or ``not on roster`` (graded, matched to nobody: a renamed or
     unregistered student, whose grades are in no LMS file until the roster says who it is).
 
+Without ``--roster`` both CSVs are written with the graded student ids only (as ``SIS Login
+ID`` for Canvas, ``Username`` for Moodle) and no feedback zip, since the LMS's ids are
+unknown; the report then says ``no roster`` for everyone.
+
 A graded student id (the folder or LMS file name the hand-in came under) matches a roster
 student when, compared without case or punctuation, it equals one of the roster's ids
 (user id, SIS ids, login, e-mail or its part before the ``@``, participant id) or names

@@ -265,6 +265,23 @@ def test_grading_folder_is_an_nbgrader_course_with_answers_waiting(term):
         zoe = gb.find_comment(answer.name, "M1T1_LIF", "M1T1_LIF", "zoe")
         assert zoe.auto_comment == "No response."
         assert gb.find_grade(answer.name, "M1T1_LIF", "M1T1_LIF", "zoe").score == 0
+    # The formgrader's own page (nbgrader's "formgrade" template, as its SubmissionHandler
+    # renders autograded/<student>/<assignment>/<notebook>.ipynb): a score box out of the
+    # answer's points and a comment box for the written answer.
+    from nbconvert.exporters import HTMLExporter
+    from nbgrader.server_extensions.formgrader import handlers
+    from traitlets.config import Config
+
+    cfg = Config()
+    cfg.HTMLExporter.template_name = "formgrade"
+    cfg.HTMLExporter.extra_template_basedirs = [handlers.template_path]
+    page, _ = HTMLExporter(config=cfg).from_filename(
+        str(out / "autograded" / "ana" / "M1T1_LIF" / "M1T1_LIF.ipynb"),
+        resources={"assignment_id": "M1T1_LIF", "notebook_id": "M1T1_LIF", "index": 0,
+                   "submission_id": "x", "total": 3, "base_url": "/", "student": "ana",
+                   "last_name": None, "first_name": None, "notebook_path": "/x"})
+    assert re.search(rf'class="score tabbable" id="{answer.name}"[^>]*/>\s*/ 2\.0', page)
+    assert f'id="{answer.name}-comment"' in page
     graded = nbformat.read(out / "autograded" / "ana" / "M1T1_LIF" / "M1T1_LIF.ipynb", 4)
     cells = [c for c in graded.cells if c.metadata.get("nbgrader", {}).get("grade_id")
              == answer.name]
