@@ -337,11 +337,13 @@ def _judge(e: Entry, result: dict, deadline: dt.datetime | None) -> None:
     e.flag(status, "; ".join(notes))
 
 
-def record(db: str, e: Entry, result: dict, answers: dict | None = None) -> str:
+def record(db: str, e: Entry, result: dict, answers: dict | None = None,
+           previous: dict | None = None) -> str:
     """Write one submission's grades into the gradebook; say what it replaced.
 
     ``answers``: the text of each written answer by grade id (None: not answered), see
-    :func:`neuroai_course.handgrade.answers_of`; answered ones wait for a hand grade."""
+    :func:`neuroai_course.handgrade.answers_of`; answered ones wait for a hand grade, unless
+    the replaced hand-in had the same text (``previous``), whose hand grade is kept."""
     from nbgrader.api import Gradebook, MissingEntry
 
     scripts_on_path()
@@ -350,9 +352,11 @@ def record(db: str, e: Entry, result: dict, answers: dict | None = None) -> str:
         # nbgrader 0.9.6 on SQLAlchemy 2.x warns about its own session handling
         warnings.filterwarnings("ignore", message=".*not in session", module="nbgrader")
         gb.update_or_create_student(e.student)
+        kept = {}
         try:
             old = gb.find_submission(e.tutorial, e.student)
             note = f"replaces the hand-in graded earlier ({old.timestamp or 'no time'})"
+            kept = handgrade.hand_grades_of(gb, e, answers or {})
             gb.remove_submission(e.tutorial, e.student)
         except MissingEntry:
             pass
@@ -363,6 +367,8 @@ def record(db: str, e: Entry, result: dict, answers: dict | None = None) -> str:
             grade.auto_score = score
             grade.needs_manual_grade = False
         handgrade.record_answers(gb, e, answers or {})
+        if handgrade.restore_hand_grades(gb, e, kept, answers or {}, previous or {}):
+            note += "; hand grades of unchanged written answers kept"
         gb.db.commit()
     return note
 
@@ -503,15 +509,14 @@ def grade(course: Course, submissions: Path, out: Path, tutorial: str | None = N
             _judge(e, result, deadline)
             release = grader.releases[e.tutorial]
             answers = handgrade.answers_of(e.notebook, release)
-            replaced = record(db, e, result, answers)
+            replaced = record(db, e, result, answers, handgrade.previous_answers(out, e))
             if replaced:
                 e.reason = "; ".join(x for x in (e.reason, replaced) if x)
             page = out / "feedback" / e.student / f"{e.tutorial}.html"
             page.parent.mkdir(parents=True, exist_ok=True)
-            written = [{"grade_id": g, "text": t or "", "max": handgrade.points(release, g),
-                        "score": None if t else 0.0,
-                        "comment": "" if t else handgrade.NO_RESPONSE}
-                       for g, t in answers.items()]
+            written = handgrade.hand_grades(db, e, release)
+            for a in written:
+                a["text"] = answers.get(a["grade_id"]) or ""
             page.write_text(feedback_html(e, result, written), encoding="utf-8")
             graded = handgrade.autograded_path(out, e.student, e.tutorial)
             graded.parent.mkdir(parents=True, exist_ok=True)

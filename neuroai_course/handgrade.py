@@ -98,6 +98,43 @@ def record_answers(gb, e: Entry, answers: dict[str, str | None]) -> None:
             comment.auto_comment = None
 
 
+def previous_answers(out: Path, e: Entry) -> dict[str, str]:
+    """The written answers of the hand-in graded earlier into ``out`` for the same student
+    and tutorial (its autograded notebook), by grade id; ``{}`` when there is none."""
+    path = autograded_path(out, e.student, e.tutorial)
+    if not path.is_file():
+        return {}
+    nb = nbformat.read(path, 4)
+    return {_meta(c)["grade_id"]: c.source for c in written_answers(nb)}
+
+
+def hand_grades_of(gb, e: Entry, gids) -> dict[str, tuple]:
+    """In an open gradebook, before a submission is replaced: the hand grade and comment
+    of each written answer ``(manual_score, extra_credit, manual_comment)``, when set."""
+    kept = {}
+    for gid in gids:
+        g = gb.find_grade(gid, e.tutorial, e.tutorial, e.student)
+        c = gb.find_comment(gid, e.tutorial, e.tutorial, e.student)
+        if g.manual_score is not None or c.manual_comment:
+            kept[gid] = (g.manual_score, g.extra_credit, c.manual_comment)
+    return kept
+
+
+def restore_hand_grades(gb, e: Entry, kept: dict, answers: dict, previous: dict) -> list[str]:
+    """Give back the hand grades of the written answers whose text did not change (grading
+    the same hand-ins again keeps the instructor's work); return their grade ids."""
+    restored = []
+    for gid, (score, extra, comment) in kept.items():
+        if answers.get(gid) is None or previous.get(gid) != answers[gid]:
+            continue
+        g = gb.find_grade(gid, e.tutorial, e.tutorial, e.student)
+        g.manual_score, g.extra_credit = score, extra
+        g.needs_manual_grade = score is None and g.auto_score is None
+        gb.find_comment(gid, e.tutorial, e.tutorial, e.student).manual_comment = comment
+        restored.append(gid)
+    return restored
+
+
 def autograded_notebook(e: Entry, release, result: dict) -> nbformat.NotebookNode:
     """The hand-in as graded, for the formgrader: ``e.notebook`` after ``repair`` (test
     cells as the student version has them), the grader's message as each test's output,

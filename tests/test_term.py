@@ -415,3 +415,31 @@ def test_instructor_guide_commands_of_the_term_are_valid():
     assert {"publish", "grade", "finalize", "export"} <= used, used
     for c in commands:
         parser().parse_args(shlex.split(c.split("#")[0])[1:])
+
+
+@pytest.mark.slow
+def test_grading_again_keeps_hand_grades_of_unchanged_answers(finalized, tmp_path):
+    """``record`` of the same hand-in again (as a second ``neuroai grade`` run does) keeps
+    the hand grade of a written answer whose text is unchanged; a changed one waits again."""
+    from nbgrader.api import Gradebook
+
+    from neuroai_course.grade import record
+    from neuroai_course.handgrade import previous_answers
+    from neuroai_course.submissions import Entry
+
+    _, _, out, answer, _ = finalized
+    shutil.copyfile(out / "gradebook.db", tmp_path / "gradebook.db")
+    db = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    e = Entry(name="ana/M1T1_LIF.ipynb", path=out, student="ana", tutorial="M1T1_LIF")
+    previous = previous_answers(out, e)
+    result = {"scores": {"test_euler_step": [2.0, 2.0], "test_simulate_euler": [3.0, 3.0],
+                         "test_fi_rate": [2.0, 2.0]}}
+    note = record(db, e, result, {answer: previous[answer]}, previous)
+    assert "hand grades of unchanged written answers kept" in note
+    with Gradebook(db) as gb:
+        assert gb.find_grade(answer, "M1T1_LIF", "M1T1_LIF", "ana").score == 1.5
+        assert gb.find_submission("M1T1_LIF", "ana").score == FULL + 1.5
+    record(db, e, result, {answer: "A new answer."}, previous)
+    with Gradebook(db) as gb:
+        grade = gb.find_grade(answer, "M1T1_LIF", "M1T1_LIF", "ana")
+        assert grade.needs_manual_grade and grade.manual_score is None
