@@ -134,6 +134,19 @@ def test_publish_rejects_bad_input(tmp_path):
         publish(course, tmp_path / "priv", repo=PUBLIC)
 
 
+def test_publish_reads_the_public_repository_from_the_config(tmp_path):
+    from neuroai_course.publish import public_config, public_repository
+
+    course = copy_course(tmp_path / "course")
+    with (course.root / "_config.yml").open("a") as f:
+        f.write(f"\npublish:\n  repository: {PUBLIC}\n")
+    course = Course(course.root)
+    assert public_repository(course, None) == PUBLIC
+    text = public_config(course, PUBLIC).decode()
+    assert "publish:" not in text and f"url: {PUBLIC}" in text
+    assert "repository:\n  url:" in text  # the rest kept line for line
+
+
 # --- the whole term on a small cohort --------------------------------------------------------
 
 def course_with_written_answer(root: Path) -> Course:
