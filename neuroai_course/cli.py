@@ -1,4 +1,5 @@
-"""The ``neuroai`` command: new, release, check, book, grade, report, build.
+"""The ``neuroai`` command: new, release, check, book, grade, report, finalize, export,
+publish, build.
 
 Mistakes an instructor makes end as one line on stderr (``neuroai: error: ...``) and
 exit status 1; no traceback.
@@ -135,6 +136,35 @@ def _report(course: Course, args) -> int:
     return 0
 
 
+def _finalize(course: Course, args) -> int:
+    from neuroai_course.finalize import finalize
+
+    done = finalize(course, args.out, db=args.db)
+    print(f"{done['pages']} feedback pages and {args.out / 'grades.csv'} rewritten with the "
+          f"hand grades; {len(done['waiting'])} written answers still wait for a score")
+    for student, tid, gid in done["waiting"][:20]:
+        print(f"  waiting: {student} {tid} {gid}")
+    return 0
+
+
+def _publish(course: Course, args) -> int:
+    from neuroai_course.publish import publish
+
+    done = publish(course, args.dest, repo=args.repo)
+    print(f"published to {args.dest}: {len(done['written'])} files written, "
+          f"{len(done['unchanged'])} unchanged, {len(done['removed'])} removed")
+    return 0
+
+
+def _export(course: Course, args) -> int:
+    from neuroai_course.lms import export
+
+    done = export(args.out, roster_path=args.roster)
+    print(f"written in {args.out / 'lms'}: {', '.join(done['written'])}")
+    print("roster: " + ", ".join(f"{n} {k}" for k, n in sorted(done["counts"].items())))
+    return 0
+
+
 def _build(course: Course, args) -> int:
     """release, check, book; each phase announced and timed. A budget overrun in check is
     a warning (the site is still built) unless ``--strict``."""
@@ -201,6 +231,23 @@ def parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="write cohort.html again from a grading output folder")
     rep.add_argument("out", type=Path, help="the output folder of 'neuroai grade'")
     rep.set_defaults(func=_report)
+    fin = sub.add_parser("finalize", help="read the hand grades back from the gradebook: "
+                         "grades.csv and feedback pages again")
+    fin.add_argument("out", type=Path, help="the output folder of 'neuroai grade'")
+    fin.add_argument("--db", default=None,
+                     help="gradebook URL (default: the folder's nbgrader_config.py)")
+    fin.set_defaults(func=_finalize)
+    pub = sub.add_parser("publish", help="write the public, student-facing tree into DEST")
+    pub.add_argument("dest", type=Path, help="a checkout of the public repository")
+    pub.add_argument("--repo", default=None, help="the public repository, "
+                     "https://github.com/OWNER/NAME (default: publish.repository in _config.yml)")
+    pub.set_defaults(func=_publish)
+    exp = sub.add_parser("export", help="grades and feedback for Canvas or Moodle")
+    exp.add_argument("out", type=Path, help="the output folder of 'neuroai grade'")
+    exp.add_argument("--roster", type=Path, default=None,
+                     help="the LMS's own export (Canvas gradebook, Moodle grading worksheet "
+                          "or gradebook export): the students' identifiers")
+    exp.set_defaults(func=_export)
     build = sub.add_parser("build", help="release, check and book: the main job")
     build.add_argument("--instructor", action="store_true")
     _budgets(build)

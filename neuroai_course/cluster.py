@@ -31,8 +31,6 @@ graded more than once. A hand-in that kills two workers is given up by the sched
 from __future__ import annotations
 
 import atexit
-import hashlib
-import json
 import logging
 import os
 import sys
@@ -41,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from neuroai_course.project import CourseError
+from neuroai_course.staging import Stage, fingerprint
 
 #: The Dask event topic a worker logs each hand-in's start to.
 TOPIC = "neuroai-grading"
@@ -70,21 +69,6 @@ class CourseMismatch(CourseError):
     """A worker's course or library differs from the client's."""
 
 
-def fingerprint(plan, version: str | None = None) -> dict:
-    """What a worker must agree on with the client to grade ``plan``'s tutorial: the hash of
-    its tests, functions and references (``tests``), and ``neuroai_core``'s version
-    (``library``), with ``hash`` over both."""
-    if version is None:
-        import neuroai_core
-
-        version = neuroai_core.__version__
-    tests = hashlib.sha256(json.dumps(
-        {"tests": plan.tests, "functions": plan.functions, "references": plan.references},
-        sort_keys=True).encode()).hexdigest()[:16]
-    whole = hashlib.sha256(f"{tests} {version}".encode()).hexdigest()[:16]
-    return {"tutorial": plan.tutorial, "tests": tests, "library": version, "hash": whole}
-
-
 def differs(worker: str, mine: dict, theirs: dict) -> str:
     """One line: how a worker's fingerprint of a tutorial differs from the client's."""
     if theirs.get("error"):
@@ -102,17 +86,17 @@ def differs(worker: str, mine: dict, theirs: dict) -> str:
 
 
 class Site:
-    """What one worker process grades with: its own course and a Grader made from it (the
-    staged library copies and scratch folders live on the worker's disk)."""
+    """What one worker process grades with: its own course and a
+    :class:`~neuroai_course.staging.Stage` made from it (the staged library copies and
+    scratch folders live on the worker's disk)."""
 
     def __init__(self, root: str | None, unsandboxed: bool) -> None:
-        from neuroai_course.grade import Grader
         from neuroai_course.project import Course
         from neuroai_course.sandbox import Limits
 
         root = root or os.environ.get(COURSE_ENV)
         course = Course.at(Path(root)) if root else Course.find()
-        self.grader = Grader(course, Limits(), 1, unsandboxed=unsandboxed)
+        self.grader = Stage(course, Limits(), unsandboxed=unsandboxed)
         self.prints: dict[str, dict] = {}
         self.lock = threading.Lock()
 

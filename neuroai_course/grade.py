@@ -23,23 +23,20 @@ import datetime as dt
 import html
 import json
 import os
-import shutil
-import tempfile
 import time
 import uuid
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
-from neuroai_course import grade_worker, notebooks, sandbox, tripwire
-from neuroai_course.nbgrader_ops import Workspace, scripts_on_path
+from neuroai_course import grade_worker, handgrade, notebooks, sandbox
+from neuroai_course.nbgrader_ops import scripts_on_path
 from neuroai_course.project import Course, CourseError
-from neuroai_course.release import student_version
 from neuroai_course.sandbox import Limits
+from neuroai_course.staging import Plan, Stage, fingerprint
 from neuroai_course.submissions import (
-    DEF,
     LMS_PATTERN,
     Entry,
     Fingerprint,
@@ -88,45 +85,6 @@ def _latest_only(entries: list[Entry]) -> None:
         group.sort(key=lambda e: (e.attempt, e.copy, e.timestamp or dt.datetime.min, e.name))
         for old in group[:-1]:
             old.flag("duplicate superseded", f"replaced by the later hand-in {group[-1].name}")
-
-
-@dataclass
-class Plan:
-    """What grading one tutorial needs, prepared once: the test cells (hidden parts
-    included) that run in the grader, the functions the student writes, and the copy of
-    ``neuroai_core`` without the exercises' references that the kernels import."""
-
-    tutorial: str
-    tests: list[dict]
-    functions: list[str]
-    references: list[str]
-    binds: list[list[str]]
-
-
-def make_plan(tid: str, source, shared: Path) -> Plan:
-    """The plan of tutorial ``tid`` from its source notebook (marks applied); the library
-    copy goes under ``shared`` (a folder the sandbox user can traverse)."""
-    import neuroai_core
-
-    tests, functions, last = [], [], []
-    for c in source.cells:
-        meta = c.metadata.get("nbgrader", {})
-        if c.cell_type != "code":
-            continue
-        if meta.get("solution"):
-            last = DEF.findall(c.source)
-            functions += [f for f in last if f not in functions]
-        if meta.get("grade"):
-            tests.append({"grade_id": meta["grade_id"], "points": float(meta.get("points", 0)),
-                          "source": c.source, "exercise": last,
-                          "references": tripwire.references(c.source)})
-    refs = sorted({r for t in tests for r in tripwire.references(t["source"])})
-    package = Path(neuroai_core.__path__[0]).resolve()
-    try:
-        staged = tripwire.stage(package, refs, shared / f"library-{tid}")
-    except tripwire.TripwireError as err:
-        raise CourseError(f"{tid}: {err}") from None
-    return Plan(tid, tests, functions, refs, [[str(staged), f"{sandbox.LIBRARY}/{package.name}"]])
 
 
 def delegating_answers(plan: Plan) -> str:
@@ -207,102 +165,27 @@ def prove(course: Course, tutorial, source, limits: Limits | None = None) -> dic
             "sandboxed": not grader.unsandboxed}
 
 
-def kernel_cells(nb) -> list[list]:
-    """``[index, source]`` of every code cell the student's kernel runs: all but tests."""
-    return [[i, c.source] for i, c in enumerate(nb.cells)
-            if c.cell_type == "code" and not c.metadata.get("nbgrader", {}).get("grade")]
-
-
-class Grader:
-    """Grades the hand-ins of one cohort; see :func:`grade`."""
+class Grader(Stage):
+    """Grades the hand-ins of one cohort (see :func:`grade`): a :class:`Stage` that sends
+    its jobs to Dask workers."""
 
     def __init__(self, course: Course, limits: Limits, workers: int,
                  unsandboxed: bool = False, why_unsafe: str | None = None,
                  scheduler: str | None = None) -> None:
-        """``why_unsafe``: :func:`sandbox.unavailable_reason`, when the caller has it
-        (probing starts bubblewrap once more). ``scheduler``: a Dask scheduler's address
+        """``why_unsafe``: as for :class:`Stage`. ``scheduler``: a Dask scheduler's address
         (``tcp://HOST:PORT``) to grade on its workers; ``None``: a local cluster of
         ``workers`` processes (see :mod:`neuroai_course.cluster`)."""
         if workers < 1:
             raise CourseError(f"workers must be at least 1, got {workers}")
-        if not unsandboxed:
-            why = sandbox.unavailable_reason() if why_unsafe is None else why_unsafe
-            if why:
-                raise CourseError(f"cannot grade untrusted notebooks safely: {why}; pass "
-                                  "--unsandboxed only for notebooks you trust")
-        self.course, self.limits, self.workers = course, limits, workers
-        self.unsandboxed, self.scheduler = unsandboxed, scheduler
-        # Private to the grader: kernel specs, extracted hand-ins.
-        self.work = Path(tempfile.mkdtemp(prefix="neuroai-grade-"))
-        # Traversable (not listable) by the sandbox user: library copies and scratch mounts.
-        self.shared = Path(tempfile.mkdtemp(prefix="neuroai-sandbox-"))
-        os.chmod(self.shared, 0o711)
-        (self.shared / "scratch").mkdir(mode=0o711)
-        os.chmod(self.shared / "scratch", 0o711)
-        self.plans: dict[str, Plan] = {}
-        self.releases: dict[str, nbformat.NotebookNode] = {}
+        super().__init__(course, limits, unsandboxed, why_unsafe)
+        self.workers, self.scheduler = workers, scheduler
         self.pool = None
-
-    def isolation(self) -> str:
-        """One line for the summary: how hand-ins were confined."""
-        if self.unsandboxed:
-            return "isolation: none (--unsandboxed): the notebooks ran as this user"
-        user = f"uid {sandbox.SANDBOX_UID}" if os.geteuid() == 0 else "this user, unprivileged"
-        return (f"isolation: bubblewrap as {user}; own user, mount, PID, network, IPC "
-                f"namespaces; read-only system; private scratch; cgroups: memory "
-                f"{self.limits.mem_mb} MB, {self.limits.nproc} processes, one CPU")
-
-    def prepare(self, tid: str, db: str | None = None) -> None:
-        """The plan of ``tid``, its student version, and its rows in the gradebook."""
-        if tid in self.plans:
-            return
-        (t,) = self.course.select([tid])
-        rel = t.source.relative_to(self.course.root)
-        source = notebooks.read_source(t.source, rel)
-        # The committed student version (``neuroai check`` keeps it in sync with the
-        # source); generated afresh only when it is missing.
-        self.releases[tid] = (nbformat.read(t.student, 4) if t.student.is_file() else
-                              student_version(self.course, t, Workspace(self.work / "rel" / tid),
-                                              source))
-        self.plans[tid] = make_plan(tid, source, self.shared)
-        if db is None:
-            return
-        master = Workspace(self.work / "master" / tid, db_url=db)
-        for attempt in range(3):  # concurrent graders may create the assignment at once
-            try:
-                master.generate(tid, source, str(rel))
-                break
-            except CourseError:
-                if attempt == 2:
-                    raise
-                time.sleep(1 + attempt)
-
-    def job(self, tid: str, nb, name: str, phases: list | None = None) -> dict:
-        """One hand-in's job, data only (it names no file of this machine): what a Dask
-        worker grades with its own course, whose fingerprint must be ``fingerprint``."""
-        from neuroai_course.cluster import fingerprint
-
-        plan = self.plans[tid]
-        job = {"name": name, "tutorial": tid, "limits": asdict(self.limits),
-               "cells": kernel_cells(nb), "tests": plan.tests, "functions": plan.functions,
-               "references": plan.references, "unsandboxed": self.unsandboxed,
-               "fingerprint": fingerprint(plan)}
-        if phases:
-            job["phases"] = phases
-        return job
-
-    def localize(self, job: dict) -> dict:
-        """``job`` with this grader's folders and library copy, as
-        :func:`grade_worker.grade_handin` takes it."""
-        self.prepare(job["tutorial"])
-        return {**job, "private": str(self.work), "scratch_root": str(self.shared / "scratch"),
-                "binds": self.plans[job["tutorial"]].binds}
 
     def run(self, jobs: list[dict]):
         """Grade ``jobs`` on the Dask workers (local or ``scheduler``'s), after checking
         that every worker has the same course; yield ``(index, result)`` as each finishes,
         each index once."""
-        from neuroai_course.cluster import Pool, fingerprint
+        from neuroai_course.cluster import Pool
 
         if not jobs:
             return
@@ -328,8 +211,7 @@ class Grader:
         if self.pool is not None:
             self.pool.close()
             self.pool = None
-        shutil.rmtree(self.work, ignore_errors=True)
-        shutil.rmtree(self.shared, ignore_errors=True)
+        super().close()
 
 
 def _judge(e: Entry, result: dict, deadline: dt.datetime | None) -> None:
@@ -359,8 +241,13 @@ def _judge(e: Entry, result: dict, deadline: dt.datetime | None) -> None:
     e.flag(status, "; ".join(notes))
 
 
-def record(db: str, e: Entry, result: dict) -> str:
-    """Write one submission's grades into the gradebook; say what it replaced."""
+def record(db: str, e: Entry, result: dict, answers: dict | None = None,
+           previous: dict | None = None) -> str:
+    """Write one submission's grades into the gradebook; say what it replaced.
+
+    ``answers``: the text of each written answer by grade id (None: not answered), see
+    :func:`neuroai_course.handgrade.answers_of`; answered ones wait for a hand grade, unless
+    the replaced hand-in had the same text (``previous``), whose hand grade is kept."""
     from nbgrader.api import Gradebook, MissingEntry
 
     scripts_on_path()
@@ -369,9 +256,11 @@ def record(db: str, e: Entry, result: dict) -> str:
         # nbgrader 0.9.6 on SQLAlchemy 2.x warns about its own session handling
         warnings.filterwarnings("ignore", message=".*not in session", module="nbgrader")
         gb.update_or_create_student(e.student)
+        kept = {}
         try:
             old = gb.find_submission(e.tutorial, e.student)
             note = f"replaces the hand-in graded earlier ({old.timestamp or 'no time'})"
+            kept = handgrade.hand_grades_of(gb, e, answers or {})
             gb.remove_submission(e.tutorial, e.student)
         except MissingEntry:
             pass
@@ -381,12 +270,17 @@ def record(db: str, e: Entry, result: dict) -> str:
             grade = gb.find_grade(gid, e.tutorial, e.tutorial, e.student)
             grade.auto_score = score
             grade.needs_manual_grade = False
+        handgrade.record_answers(gb, e, answers or {})
+        if handgrade.restore_hand_grades(gb, e, kept, answers or {}, previous or {}):
+            note += "; hand grades of unchanged written answers kept"
         gb.db.commit()
     return note
 
 
 def gradebook_rows(db: str, tutorials: list[str]) -> list[dict]:
-    """One row per student and tutorial: per-exercise points, total and maximum."""
+    """One row per student and tutorial: the points of each test cell and written answer
+    (empty while an answer waits for its hand grade; a score set in the formgrader wins),
+    total, maximum and the number of answers still waiting."""
     from nbgrader.api import Gradebook
 
     if not tutorials:
@@ -397,18 +291,25 @@ def gradebook_rows(db: str, tutorials: list[str]) -> list[dict]:
         for tid in tutorials:
             for sub in gb.assignment_submissions(tid):
                 row = {"student": sub.student.id, "tutorial": tid}
+                waiting = 0
                 for nb in sub.notebooks:
                     for g in sorted(nb.grades, key=lambda g: g.name):
-                        if g.cell.cell_type == "code":
-                            row[g.name] = f"{(g.auto_score or 0.0):g}"
+                        if g.needs_manual_grade and g.manual_score is None:
+                            row[g.name] = ""
+                            waiting += 1
+                        else:
+                            row[g.name] = f"{g.score:g}"
                 row["total"] = f"{sub.score:g}"
                 row["max"] = f"{sub.max_score:g}"
+                row[handgrade.WAITING] = str(waiting)
                 rows.append(row)
     return sorted(rows, key=lambda r: (r["tutorial"], r["student"]))
 
 
-def feedback_html(e: Entry, result: dict) -> str:
-    """A small, self-contained feedback page: each exercise's score and test message."""
+def feedback_html(e: Entry, result: dict, answers: list[dict] | None = None) -> str:
+    """A small, self-contained feedback page: each exercise's score and test message, and
+    each written answer (``answers``: dicts with ``grade_id``, ``text``, ``score``, None
+    while it waits for a hand grade, ``max`` and ``comment``) with its score and comment."""
     rows, total, best = [], 0.0, 0.0
     for gid, (score, max_score) in sorted(result.get("scores", {}).items()):
         total, best = total + score, best + max_score
@@ -416,6 +317,21 @@ def feedback_html(e: Entry, result: dict) -> str:
         mark = "ok" if score == max_score else "miss"
         rows.append(f"<tr class='{mark}'><td>{html.escape(gid)}</td><td>{score:g} / "
                     f"{max_score:g}</td><td><pre>{html.escape(msg)}</pre></td></tr>")
+    written = []
+    for a in answers or []:
+        best += a["max"]
+        if a["score"] is None:
+            points, mark = f"awaiting hand grading / {a['max']:g}", "wait"
+        else:
+            total += a["score"]
+            points = f"{a['score']:g} / {a['max']:g}"
+            mark = "ok" if a["score"] == a["max"] else "miss"
+        written.append(f"<tr class='{mark}'><td>{html.escape(a['grade_id'])}</td><td>{points}"
+                       f"</td><td><pre>{html.escape(a.get('text') or '(no answer)')}</pre></td>"
+                       f"<td>{html.escape(a.get('comment') or '')}</td></tr>")
+    if written:
+        written = ["<h2>Written answers</h2><table><tr><th>answer</th><th>points</th>"
+                   "<th>what you wrote</th><th>comment</th></tr>", *written, "</table>"]
     note = f"<p class='note'>{html.escape(e.status)}: {html.escape(e.reason)}</p>" \
         if e.reason else ""
     return f"""<!DOCTYPE html>
@@ -429,7 +345,7 @@ tr.miss td:nth-child(2) {{ color: #b3261e; }} .note {{ background: #fff4ce; padd
 <h1>{html.escape(e.tutorial)}: feedback for {html.escape(e.student)}</h1>
 <p>Score: <strong>{total:g} / {best:g}</strong> (file {html.escape(e.name)})</p>{note}
 <table><tr><th>exercise test</th><th>points</th><th>what the test said</th></tr>
-{''.join(rows)}</table></body></html>
+{''.join(rows)}</table>{''.join(written)}</body></html>
 """
 
 
@@ -441,6 +357,14 @@ def csv_safe(value) -> str:
     """The cell as text, neutralised (a leading quote) when a spreadsheet would run it."""
     text = str(value)
     return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def write_grades(path: Path, rows: list[dict]) -> None:
+    """``grades.csv``: student, tutorial, each graded cell, total, maximum, and how many
+    written answers still wait for a hand grade."""
+    fixed = ("student", "tutorial", "total", "max", handgrade.WAITING)
+    ids = sorted({k for r in rows for k in r} - set(fixed))
+    _write_csv(path, rows, ["student", "tutorial", *ids, "total", "max", handgrade.WAITING])
 
 
 def _write_csv(path: Path, rows: list[dict], fields: list[str]) -> None:
@@ -495,12 +419,20 @@ def grade(course: Course, submissions: Path, out: Path, tutorial: str | None = N
             summary.worker_cpu_s += result.get("worker_cpu_seconds", 0.0)
             _judge(e, result, deadline)
             figures.add(e, result)
-            replaced = record(db, e, result)
+            release = grader.releases[e.tutorial]
+            answers = handgrade.answers_of(e.notebook, release)
+            replaced = record(db, e, result, answers, handgrade.previous_answers(out, e))
             if replaced:
                 e.reason = "; ".join(x for x in (e.reason, replaced) if x)
             page = out / "feedback" / e.student / f"{e.tutorial}.html"
             page.parent.mkdir(parents=True, exist_ok=True)
-            page.write_text(feedback_html(e, result), encoding="utf-8")
+            written = handgrade.hand_grades(db, e, release)
+            for a in written:
+                a["text"] = answers.get(a["grade_id"]) or ""
+            page.write_text(feedback_html(e, result, written), encoding="utf-8")
+            graded = handgrade.autograded_path(out, e.student, e.tutorial)
+            graded.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(handgrade.autograded_notebook(e, release, result), graded)
             bar.update()
         bar.close()
         names = {j["name"]: e for j, e in zip(jobs, todo, strict=True)}
@@ -512,9 +444,8 @@ def grade(course: Course, submissions: Path, out: Path, tutorial: str | None = N
             e.reason = "; ".join(x for x in (e.reason, "graded again after its worker was "
                                              f"lost ({len(seen)} workers tried it)") if x)
         tids = sorted({e.tutorial for e in todo})
-        rows = gradebook_rows(db, tids)
-        ids = sorted({k for r in rows for k in r} - {"student", "tutorial", "total", "max"})
-        _write_csv(out / "grades.csv", rows, ["student", "tutorial", *ids, "total", "max"])
+        handgrade.write_layout(course, out, db, tids)
+        write_grades(out / "grades.csv", gradebook_rows(db, tids))
         report = [{"input": e.name, "student": e.student, "tutorial": e.tutorial,
                    "status": e.status, "reason": e.reason} for e in entries]
         _write_csv(out / "report.csv", report, list(REPORT_FIELDS))

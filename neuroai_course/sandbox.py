@@ -110,15 +110,18 @@ def _system_binds() -> list[str]:
 def bwrap_argv(spec: dict, connection_file: str) -> list[str]:
     """The bubblewrap command line that starts the kernel of ``spec``."""
     scratch = spec["scratch"]
+    size = str(spec["limits"]["scratch_mb"] << 20)
+    # Mounts apply in order, a later one over an earlier: the private /tmp and /dev/shm come
+    # first, so that an environment or a course installed under /tmp stays visible.
     args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session",
-            "--hostname", "sandbox", *_system_binds()]
+            "--hostname", "sandbox", *_system_binds(),
+            "--proc", "/proc", "--dev", "/dev", "--size", size, "--tmpfs", "/dev/shm",
+            "--size", size, "--tmpfs", "/tmp"]
     for path in spec["site_packages"]:
         args += ["--ro-bind", path, path]
     for src, dest in spec.get("binds", []):  # e.g. the staged neuroai_core over its path
         args += ["--ro-bind", src, dest]
-    size = str(spec["limits"]["scratch_mb"] << 20)
-    args += ["--proc", "/proc", "--dev", "/dev", "--size", size, "--tmpfs", "/dev/shm",
-             "--size", size, "--tmpfs", "/tmp", "--bind", scratch, scratch,
+    args += ["--bind", scratch, scratch,
              # the sandbox's own root and /dev (tmpfs made by bubblewrap) read-only too
              "--remount-ro", "/dev", "--remount-ro", "/", "--chdir", scratch, "--clearenv"]
     for name, value in kernel_env(scratch).items():

@@ -242,14 +242,16 @@ def repair(nb, release) -> list[str]:
     source, hidden tests included, from the gradebook.
     """
     notes: list[str] = []
-    test_ids = {c.get("id") for c in release.cells if _meta(c).get("grade")}
+    # Test cells are code; a graded markdown cell is a written answer, kept where it is.
+    test_ids = {c.get("id") for c in release.cells
+                if _meta(c).get("grade") and c.cell_type == "code"}
     test_heads = {c.source.strip().splitlines()[0] for c in release.cells
-                  if _meta(c).get("grade") and c.source.strip()}
+                  if _meta(c).get("grade") and c.cell_type == "code" and c.source.strip()}
 
     def is_test(c) -> bool:  # by metadata, or a stripped copy recognised by id or first line
         head = c.source.strip().splitlines()[0] if c.source.strip() else ""
-        return bool(_meta(c).get("grade")) or (c.cell_type == "code" and (
-            c.get("id") in test_ids or head in test_heads))
+        return c.cell_type == "code" and (bool(_meta(c).get("grade")) or
+                                          c.get("id") in test_ids or head in test_heads)
 
     cells = [c for c in nb.cells if not is_test(c)]
     for c in cells:  # drop stray nbgrader metadata (edited or copied cells)

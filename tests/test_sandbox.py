@@ -200,6 +200,20 @@ def test_without_bubblewrap_grading_refuses_in_one_line(monkeypatch):
         Grader(Course(ROOT), Limits(), 1)
 
 
+def test_an_environment_under_tmp_is_not_hidden_by_the_private_tmp():
+    """bubblewrap applies mounts in order: the private /tmp must come before the binds of
+    the site-packages and the staged library, or an environment installed under /tmp (a
+    clone in /tmp, as CI machines often make) vanishes and every kernel dies at start."""
+    spec = {"scratch": "/tmp/grade/scratch/h1", "limits": {"scratch_mb": 64},
+            "site_packages": ["/tmp/clone/.venv/lib/python3.11/site-packages"],
+            "binds": [["/tmp/grade/library-M1T1", "/opt/neuroai/lib/neuroai_core"]],
+            "python": "/usr/bin/python3"}
+    argv = sandbox.bwrap_argv(spec, "/tmp/grade/scratch/h1/connection.json")
+    tmp = max(i for i, a in enumerate(argv) if a == "/tmp" and argv[i - 1] == "--tmpfs")
+    for path in (*spec["site_packages"], "/tmp/grade/library-M1T1", spec["scratch"]):
+        assert argv.index(path) > tmp, (path, argv)
+
+
 def test_limits_reject_bad_values():
     with pytest.raises(ValueError, match="mem_mb must be a positive whole number, got 0"):
         Limits(mem_mb=0)

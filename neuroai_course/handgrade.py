@@ -1,0 +1,249 @@
+"""Written answers, graded by hand in nbgrader's formgrader.
+
+``neuroai grade`` leaves its output folder as an nbgrader course (the layout nbgrader 0.9's
+formgrader reads, see ``nbgrader.server_extensions.formgrader.handlers.SubmissionHandler``):
+
+- ``nbgrader_config.py``: the course id and the gradebook's URL, relative to the folder;
+- ``source/<tutorial>/<tutorial>.ipynb``: each graded tutorial's source (marks applied);
+- ``autograded/<student>/<tutorial>/<tutorial>.ipynb``: each hand-in as graded: the
+  student's cells, the test cells as students see them (hidden parts never written here)
+  with what the grader said as their output, and the written answers carrying their
+  nbgrader metadata, so that the formgrader shows a score box and a comment box for each;
+- the gradebook: a written answer left as the student version had it scores 0 with the
+  comment "No response." (nbgrader's own rule, ``utils.determine_grade``); any other waits
+  for a score (``needs_manual_grade``).
+
+After hand-grading (in the formgrader, or through nbgrader's API: ``Grade.manual_score``,
+``Comment.manual_comment``), ``neuroai finalize`` (:mod:`neuroai_course.finalize`) reads
+the scores and comments back and writes ``grades.csv`` and the feedback pages again, now
+with the written answers, their scores and the comments.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import nbformat
+
+from neuroai_course.nbgrader_ops import TEXT_STUB, scripts_on_path
+from neuroai_course.project import Course, CourseError
+from neuroai_course.submissions import Entry
+
+NO_RESPONSE = "No response."
+META = "neuroai"
+#: The column of grades.csv counting a hand-in's written answers still without a score.
+WAITING = "awaiting_hand_grading"
+
+
+def _meta(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {}) or {}
+
+
+def is_written_answer(cell) -> bool:
+    """A markdown cell graded by hand (``<!-- answer: N points -->`` or the toolbar's
+    "Manually graded answer")."""
+    m = _meta(cell)
+    return cell.get("cell_type") == "markdown" and bool(m.get("grade")) and bool(m.get("solution"))
+
+
+def written_answers(release) -> list:
+    """The written-answer cells of a student version, in order."""
+    return [c for c in release.cells if is_written_answer(c)]
+
+
+def find_answers(nb, release) -> dict[str, int | None]:
+    """Index in ``nb`` of each written answer of ``release``: by grade id, else by the
+    cell id the student version gave it (an editor may strip the metadata, rarely the id);
+    ``None`` when the cell is gone."""
+    found: dict[str, int | None] = {}
+    for rc in written_answers(release):
+        gid = _meta(rc)["grade_id"]
+        idx = next((i for i, c in enumerate(nb.cells) if c.cell_type == "markdown"
+                    and _meta(c).get("grade_id") == gid), None)
+        if idx is None and rc.get("id"):
+            idx = next((i for i, c in enumerate(nb.cells) if c.cell_type == "markdown"
+                        and c.get("id") == rc.get("id")), None)
+        found[gid] = idx
+    return found
+
+
+def unanswered(text: str | None, release_cell) -> bool:
+    return text is None or text.strip() in ("", TEXT_STUB, release_cell.source.strip())
+
+
+def answers_of(nb, release) -> dict[str, str | None]:
+    """The text of each written answer (``None``: not answered or not found)."""
+    where = find_answers(nb, release)
+    out = {}
+    for rc in written_answers(release):
+        gid = _meta(rc)["grade_id"]
+        text = None if where[gid] is None else nb.cells[where[gid]].source
+        out[gid] = None if unanswered(text, rc) else text
+    return out
+
+
+def record_answers(gb, e: Entry, answers: dict[str, str | None]) -> None:
+    """In an open gradebook: an unanswered written answer scores 0 with the comment "No
+    response."; an answered one waits for a score (as nbgrader's ``SaveAutoGrades`` does)."""
+    for gid, text in answers.items():
+        grade = gb.find_grade(gid, e.tutorial, e.tutorial, e.student)
+        comment = gb.find_comment(gid, e.tutorial, e.tutorial, e.student)
+        if text is None:
+            grade.auto_score, grade.needs_manual_grade = 0.0, False
+            comment.auto_comment = NO_RESPONSE
+        else:
+            grade.auto_score, grade.needs_manual_grade = None, True
+            comment.auto_comment = None
+
+
+def previous_answers(out: Path, e: Entry) -> dict[str, str]:
+    """The written answers of the hand-in graded earlier into ``out`` for the same student
+    and tutorial (its autograded notebook), by grade id; ``{}`` when there is none."""
+    path = autograded_path(out, e.student, e.tutorial)
+    if not path.is_file():
+        return {}
+    nb = nbformat.read(path, 4)
+    return {_meta(c)["grade_id"]: c.source for c in written_answers(nb)}
+
+
+def hand_grades_of(gb, e: Entry, gids) -> dict[str, tuple]:
+    """In an open gradebook, before a submission is replaced: the hand grade and comment
+    of each written answer ``(manual_score, extra_credit, manual_comment)``, when set."""
+    kept = {}
+    for gid in gids:
+        g = gb.find_grade(gid, e.tutorial, e.tutorial, e.student)
+        c = gb.find_comment(gid, e.tutorial, e.tutorial, e.student)
+        if g.manual_score is not None or c.manual_comment:
+            kept[gid] = (g.manual_score, g.extra_credit, c.manual_comment)
+    return kept
+
+
+def restore_hand_grades(gb, e: Entry, kept: dict, answers: dict, previous: dict) -> list[str]:
+    """Give back the hand grades of the written answers whose text did not change (grading
+    the same hand-ins again keeps the instructor's work); return their grade ids."""
+    restored = []
+    for gid, (score, extra, comment) in kept.items():
+        if answers.get(gid) is None or previous.get(gid) != answers[gid]:
+            continue
+        g = gb.find_grade(gid, e.tutorial, e.tutorial, e.student)
+        g.manual_score, g.extra_credit = score, extra
+        g.needs_manual_grade = score is None and g.auto_score is None
+        gb.find_comment(gid, e.tutorial, e.tutorial, e.student).manual_comment = comment
+        restored.append(gid)
+    return restored
+
+
+def autograded_notebook(e: Entry, release, result: dict) -> nbformat.NotebookNode:
+    """The hand-in as graded, for the formgrader: ``e.notebook`` after ``repair`` (test
+    cells as the student version has them), the grader's message as each test's output,
+    the written answers with their metadata, and what finalising needs in the metadata."""
+    nb = copy.deepcopy(e.notebook)
+    for gid, idx in find_answers(nb, release).items():
+        rc = next(c for c in written_answers(release) if _meta(c)["grade_id"] == gid)
+        if idx is None:
+            cell = nbformat.v4.new_markdown_cell(TEXT_STUB)
+            cell.metadata["nbgrader"] = dict(_meta(rc))
+            nb.cells.append(cell)
+        else:
+            nb.cells[idx].metadata["nbgrader"] = dict(_meta(rc))
+    scores, messages = result.get("scores", {}), result.get("messages", {})
+    for cell in nb.cells:
+        gid = _meta(cell).get("grade_id")
+        if cell.cell_type == "code" and _meta(cell).get("grade") and gid in scores:
+            score, top = scores[gid]
+            text = f"{score:g} of {top:g} points\n{messages.get(gid, '')}".rstrip() + "\n"
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
+    nb.metadata[META] = {"input": e.name, "status": e.status, "reason": e.reason,
+                         "scores": {k: list(v) for k, v in scores.items()},
+                         "messages": dict(messages)}
+    return nb
+
+
+def autograded_path(out: Path, student: str, tutorial: str) -> Path:
+    return out / "autograded" / student / tutorial / f"{tutorial}.ipynb"
+
+
+def config_text(out: Path, db: str) -> str:
+    """``nbgrader_config.py`` of the output folder (its root is the folder itself). A
+    gradebook URL with a password is read from the environment instead of written."""
+    default = f"sqlite:///{(out / 'gradebook.db').resolve()}"
+    if db == default:
+        url = 'f"sqlite:///{os.path.join(root, \'gradebook.db\')}"'
+    elif urlsplit(db).password:
+        url = 'os.environ["NEUROAI_GRADEBOOK_URL"]  # the --db URL given to neuroai grade'
+    else:
+        url = repr(db)
+    return (
+        "# nbgrader configuration of this grading folder, written by `neuroai grade`.\n"
+        "# Hand-grade the written answers with `nbgrader formgrader` run in this folder,\n"
+        "# then run `neuroai finalize` on it.\n"
+        "import os\n\n"
+        "c = get_config()  # noqa: F821 (defined by the configuration loader)\n"
+        "root = os.path.dirname(os.path.abspath(__file__))\n"
+        "c.CourseDirectory.root = root\n"
+        'c.CourseDirectory.course_id = "neuroai"\n'
+        'c.Exchange.root = os.path.join(root, "exchange")  # unused: hand-ins come as files\n'
+        f"c.CourseDirectory.db_url = {url}\n")
+
+
+def write_layout(course: Course, out: Path, db: str, tutorials: list[str]) -> None:
+    """``nbgrader_config.py`` and ``source/<tutorial>/<tutorial>.ipynb`` (the source with
+    its marks applied, as the gradebook has it) in ``out``."""
+    from neuroai_course import notebooks
+
+    (out / "nbgrader_config.py").write_text(config_text(out, db), encoding="utf-8")
+    for t in course.select(tutorials) if tutorials else []:
+        path = out / "source" / t.id / f"{t.id}.ipynb"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(notebooks.read_source(t.source, t.source.relative_to(course.root)),
+                       path)
+
+
+def points(release, grade_id: str) -> float:
+    """The points of a written answer of ``release``."""
+    return next(float(_meta(c).get("points", 0)) for c in written_answers(release)
+                if _meta(c)["grade_id"] == grade_id)
+
+
+def nbgrader_api(out: Path):
+    """nbgrader's API on a grading folder, configured by its ``nbgrader_config.py``."""
+    from nbgrader.apps import NbGraderAPI
+    from traitlets.config.loader import PyFileConfigLoader
+
+    cfg = out / "nbgrader_config.py"
+    if not cfg.is_file():
+        raise CourseError(f"{out} is not a grading folder (no nbgrader_config.py): run "
+                          "'neuroai grade' into it first")
+    scripts_on_path()
+    config = PyFileConfigLoader(cfg.name, path=str(out.resolve())).load_config()
+    return NbGraderAPI(config=config)
+
+
+def hand_grades(db: str, e: Entry, release) -> list[dict]:
+    """The written answers of one hand-in as the gradebook has them now: ``grade_id``,
+    ``score`` (None while waiting), ``max``, ``comment``."""
+    from nbgrader.api import Gradebook
+
+    out = []
+    with Gradebook(db) as gb:
+        for rc in written_answers(release):
+            gid = _meta(rc)["grade_id"]
+            g = gb.find_grade(gid, e.tutorial, e.tutorial, e.student)
+            c = gb.find_comment(gid, e.tutorial, e.tutorial, e.student)
+            waiting = g.needs_manual_grade and g.manual_score is None
+            out.append({"grade_id": gid, "score": None if waiting else float(g.score),
+                        "max": float(g.max_score),
+                        "comment": c.manual_comment or c.auto_comment or ""})
+    return out
+
+
+def code_scores(db: str, e: Entry) -> dict[str, list[float]]:
+    """Each test cell's score now in the gradebook (an instructor may override one)."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(db) as gb:
+        nb = gb.find_submission_notebook(e.tutorial, e.tutorial, e.student)
+        return {g.name: [float(g.score), float(g.max_score)] for g in nb.grades
+                if g.cell.cell_type == "code"}

@@ -1,0 +1,174 @@
+"""What one machine needs to grade a course's hand-ins, prepared once per tutorial.
+
+A tutorial's :class:`Plan`: its test cells (hidden parts included, run by the grader), the
+functions the student writes, the exercises' references, and a copy of ``neuroai_core``
+whose references raise (:mod:`neuroai_course.tripwire`) for the sandboxed kernel to import.
+A :class:`Stage` keeps the plans, the student versions and the folders (private to the
+grader, or traversable by the sandbox user); a job made by :meth:`Stage.job` is data only,
+and :meth:`Stage.localize` adds this machine's folders to it. Its :func:`fingerprint` is
+what a Dask worker must agree on with the client.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import nbformat
+
+from neuroai_course import notebooks, sandbox, tripwire
+from neuroai_course.nbgrader_ops import Workspace
+from neuroai_course.project import Course, CourseError
+from neuroai_course.release import student_version
+from neuroai_course.sandbox import Limits
+from neuroai_course.submissions import DEF
+
+
+@dataclass
+class Plan:
+    """What grading one tutorial needs, prepared once: the test cells (hidden parts
+    included) that run in the grader, the functions the student writes, and the copy of
+    ``neuroai_core`` without the exercises' references that the kernels import."""
+
+    tutorial: str
+    tests: list[dict]
+    functions: list[str]
+    references: list[str]
+    binds: list[list[str]]
+
+
+def make_plan(tid: str, source, shared: Path) -> Plan:
+    """The plan of tutorial ``tid`` from its source notebook (marks applied); the library
+    copy goes under ``shared`` (a folder the sandbox user can traverse)."""
+    import neuroai_core
+
+    tests, functions, last = [], [], []
+    for c in source.cells:
+        meta = c.metadata.get("nbgrader", {})
+        if c.cell_type != "code":
+            continue
+        if meta.get("solution"):
+            last = DEF.findall(c.source)
+            functions += [f for f in last if f not in functions]
+        if meta.get("grade"):
+            tests.append({"grade_id": meta["grade_id"], "points": float(meta.get("points", 0)),
+                          "source": c.source, "exercise": last,
+                          "references": tripwire.references(c.source)})
+    refs = sorted({r for t in tests for r in tripwire.references(t["source"])})
+    package = Path(neuroai_core.__path__[0]).resolve()
+    try:
+        staged = tripwire.stage(package, refs, shared / f"library-{tid}")
+    except tripwire.TripwireError as err:
+        raise CourseError(f"{tid}: {err}") from None
+    return Plan(tid, tests, functions, refs, [[str(staged), f"{sandbox.LIBRARY}/{package.name}"]])
+
+
+def kernel_cells(nb) -> list[list]:
+    """``[index, source]`` of every code cell the student's kernel runs: all but tests."""
+    return [[i, c.source] for i, c in enumerate(nb.cells)
+            if c.cell_type == "code" and not c.metadata.get("nbgrader", {}).get("grade")]
+
+
+def fingerprint(plan, version: str | None = None) -> dict:
+    """What a worker must agree on with the client to grade ``plan``'s tutorial: the hash of
+    its tests, functions and references (``tests``), and ``neuroai_core``'s version
+    (``library``), with ``hash`` over both."""
+    if version is None:
+        import neuroai_core
+
+        version = neuroai_core.__version__
+    tests = hashlib.sha256(json.dumps(
+        {"tests": plan.tests, "functions": plan.functions, "references": plan.references},
+        sort_keys=True).encode()).hexdigest()[:16]
+    whole = hashlib.sha256(f"{tests} {version}".encode()).hexdigest()[:16]
+    return {"tutorial": plan.tutorial, "tests": tests, "library": version, "hash": whole}
+
+
+class Stage:
+    """One machine's side of grading a course: the tutorials' plans (their staged library
+    copies) and student versions, the private and sandbox-traversable folders, and jobs
+    made local to them. The client's :class:`~neuroai_course.grade.Grader` is one; each
+    Dask worker keeps one of its own (:mod:`neuroai_course.cluster`)."""
+
+    def __init__(self, course: Course, limits: Limits, unsandboxed: bool = False,
+                 why_unsafe: str | None = None) -> None:
+        """``why_unsafe``: :func:`sandbox.unavailable_reason`, when the caller has it
+        (probing starts bubblewrap once more)."""
+        if not unsandboxed:
+            why = sandbox.unavailable_reason() if why_unsafe is None else why_unsafe
+            if why:
+                raise CourseError(f"cannot grade untrusted notebooks safely: {why}; pass "
+                                  "--unsandboxed only for notebooks you trust")
+        self.course, self.limits, self.unsandboxed = course, limits, unsandboxed
+        # Private to the grader: kernel specs, extracted hand-ins.
+        self.work = Path(tempfile.mkdtemp(prefix="neuroai-grade-"))
+        # Traversable (not listable) by the sandbox user: library copies and scratch mounts.
+        self.shared = Path(tempfile.mkdtemp(prefix="neuroai-sandbox-"))
+        os.chmod(self.shared, 0o711)
+        (self.shared / "scratch").mkdir(mode=0o711)
+        os.chmod(self.shared / "scratch", 0o711)
+        self.plans: dict[str, Plan] = {}
+        self.releases: dict[str, nbformat.NotebookNode] = {}
+
+    def isolation(self) -> str:
+        """One line for the summary: how hand-ins were confined."""
+        if self.unsandboxed:
+            return "isolation: none (--unsandboxed): the notebooks ran as this user"
+        user = f"uid {sandbox.SANDBOX_UID}" if os.geteuid() == 0 else "this user, unprivileged"
+        return (f"isolation: bubblewrap as {user}; own user, mount, PID, network, IPC "
+                f"namespaces; read-only system; private scratch; cgroups: memory "
+                f"{self.limits.mem_mb} MB, {self.limits.nproc} processes, one CPU")
+
+    def prepare(self, tid: str, db: str | None = None) -> None:
+        """The plan of ``tid``, its student version, and its rows in the gradebook."""
+        if tid in self.plans:
+            return
+        (t,) = self.course.select([tid])
+        rel = t.source.relative_to(self.course.root)
+        source = notebooks.read_source(t.source, rel)
+        # The committed student version (``neuroai check`` keeps it in sync with the
+        # source); generated afresh only when it is missing.
+        self.releases[tid] = (nbformat.read(t.student, 4) if t.student.is_file() else
+                              student_version(self.course, t, Workspace(self.work / "rel" / tid),
+                                              source))
+        self.plans[tid] = make_plan(tid, source, self.shared)
+        if db is None:
+            return
+        master = Workspace(self.work / "master" / tid, db_url=db)
+        for attempt in range(3):  # concurrent graders may create the assignment at once
+            try:
+                master.generate(tid, source, str(rel))
+                break
+            except CourseError:
+                if attempt == 2:
+                    raise
+                time.sleep(1 + attempt)
+
+    def job(self, tid: str, nb, name: str, phases: list | None = None) -> dict:
+        """One hand-in's job, data only (it names no file of this machine): what a Dask
+        worker grades with its own course, whose fingerprint must be ``fingerprint``."""
+        plan = self.plans[tid]
+        job = {"name": name, "tutorial": tid, "limits": asdict(self.limits),
+               "cells": kernel_cells(nb), "tests": plan.tests, "functions": plan.functions,
+               "references": plan.references, "unsandboxed": self.unsandboxed,
+               "fingerprint": fingerprint(plan)}
+        if phases:
+            job["phases"] = phases
+        return job
+
+    def localize(self, job: dict) -> dict:
+        """``job`` with this grader's folders and library copy, as
+        :func:`grade_worker.grade_handin` takes it."""
+        self.prepare(job["tutorial"])
+        return {**job, "private": str(self.work), "scratch_root": str(self.shared / "scratch"),
+                "binds": self.plans[job["tutorial"]].binds}
+
+    def close(self) -> None:
+        shutil.rmtree(self.work, ignore_errors=True)
+        shutil.rmtree(self.shared, ignore_errors=True)

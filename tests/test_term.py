@@ -1,0 +1,458 @@
+"""The instructor's whole term: publish, grade, hand-grade in nbgrader, finalise, export.
+
+Expected totals come from the tutorial's points: M1T1's three tests are worth 2 + 3 + 2 = 7
+(grading_corpus.POINTS) and the written answer this test adds is worth 2, so the maximum is
+9; hand scores are the ones this test sets through nbgrader's gradebook. LMS layouts are
+checked against the layouts documented by each LMS: Canvas's gradebook export (columns
+``Student, ID, SIS User ID, SIS Login ID, Section``, then assignments; a ``Points Possible``
+row first) and Moodle's feedback-zip names, which ``mod/assign/feedback/file/importziplib.php``
+splits at the first four underscores into name, participant id, ``assignfeedback``, ``file``
+and the file name.
+"""
+
+import csv
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+from conftest import ROOT, copy_course
+from grading_corpus import FULL, load_csv
+
+from neuroai_course import notebooks
+from neuroai_course.cli import parser
+from neuroai_course.project import Course
+from neuroai_course.publish import leaks, publish, secrets
+
+PUBLIC = "https://github.com/example-org/neuroai-public"
+REGION = {"### BEGIN SOLUTION": "### END SOLUTION",
+          "### BEGIN HIDDEN TESTS": "### END HIDDEN TESTS"}
+ANSWER_POINTS = 2
+MODEL_ANSWER = "Model answer: the leak term pulls the voltage back towards rest at 1/tau_m."
+QUESTION = "**Question.** Why does a constant input below rheobase never make the neuron fire?"
+
+
+def split_regions(source: str) -> tuple[list[str], list[str]]:
+    """(lines inside solution/hidden regions, lines outside), stripped, written for the test."""
+    inside, outside, end = [], [], None
+    for raw in source.splitlines():
+        line = raw.strip()
+        if end is None and line in REGION:
+            end = REGION[line]
+        elif end is not None and line == end:
+            end = None
+        elif line:
+            (inside if end else outside).append(line)
+    return inside, outside
+
+
+def published_lines(dest: Path) -> dict[str, set[str]]:
+    """Every line of every published text file; notebooks by their cells' sources."""
+    out = {}
+    for path in dest.rglob("*"):
+        if not path.is_file():
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue
+        if path.suffix == ".ipynb":
+            text += "\n" + "\n".join(c.source for c in nbformat.reads(text, 4).cells)
+        out[str(path.relative_to(dest))] = {ln.strip() for ln in text.splitlines()}
+    return out
+
+
+def snapshot(dest: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(dest)): p.read_bytes() for p in dest.rglob("*") if p.is_file()}
+
+
+def test_publish_leaves_out_every_solution_hidden_test_and_instructor_page(tmp_path):
+    course = Course(ROOT)
+    dest = tmp_path / "public"
+    publish(course, dest, repo=PUBLIC)
+    files = snapshot(dest)
+    tops = {Path(f).parts[0] for f in files}
+    assert tops == {"tutorials", "book", "neuroai_core", "_config.yml", "_toc.yml", "README.md",
+                    "LICENSE", "LICENSE-CONTENT", "pyproject.toml", ".neuroai-published"}
+    assert not (dest / "book" / "instructor.md").exists()
+    assert not (dest / "book" / "authoring.md").exists()
+    assert "instructor" not in files["_toc.yml"].decode() and \
+        "authoring" not in files["_toc.yml"].decode()
+    assert "](instructor.md)" not in files["book/intro.md"].decode()
+    # Colab links and the install spec point at the public repository.
+    assert f"url: {PUBLIC}" in files["_config.yml"].decode()
+    for t in course.tutorials():
+        text = files[f"{t.rel}.ipynb"].decode()
+        assert f"git+{PUBLIC}@" in text and "example-org/neuroai-public/blob/" in text
+        assert "neuroai-course/neuroai-course" not in text
+    # Every line of every solution and hidden-test region of every source: a line found in
+    # the published tree must be public anyway (outside the regions of some source, or in
+    # the package or the student-facing pages, which are published on purpose).
+    public_anyway = set()
+    region = {}
+    for t in course.tutorials():
+        for cell in notebooks.read_source(t.source).cells:
+            inside, outside = split_regions(cell.source)
+            public_anyway.update(outside)
+            region.update({ln: t.id for ln in inside})
+    for path in [*ROOT.joinpath("neuroai_core").rglob("*.py"),
+                 *ROOT.joinpath("book").glob("*.md")]:
+        if path.stem not in ("instructor", "authoring"):
+            public_anyway.update(ln.strip() for ln in path.read_text().splitlines())
+    found = published_lines(dest)
+    private = {ln for ln in region if ln not in public_anyway}
+    assert len(private) > 500, len(private)  # the search below has something to find
+    leaked = sorted((f, ln) for f, lines in found.items() for ln in private & lines)
+    assert not leaked, leaked[:5]
+    # Publishing again changes no byte (no time stamps), and re-running removes nothing.
+    report = publish(course, dest, repo=PUBLIC)
+    assert report["written"] == [] and report["removed"] == []
+    assert snapshot(dest) == files
+    # The refusal works: a planted hidden-test line is caught before anything is written.
+    hidden = secrets(course)
+    assert len(hidden) > 500
+    line = sorted(hidden & private)[0]
+    planted = {"tutorials/x.ipynb": nbformat.writes(nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell(line)])).encode()}
+    assert leaks(planted, hidden) == [f"tutorials/x.ipynb: {line}"]
+
+
+def test_publish_rejects_bad_input(tmp_path):
+    course = Course(ROOT)
+    proc = subprocess.run([sys.executable, "-m", "neuroai_course.cli", "--root", str(ROOT),
+                           "publish", str(tmp_path / "p"), "--repo", "gitlab.com/x"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 1 and "repo must look like https://github.com/OWNER/NAME" \
+        in proc.stderr
+    (tmp_path / "priv" / "solutions").mkdir(parents=True)
+    with pytest.raises(Exception, match="refusing to publish into a private tree"):
+        publish(course, tmp_path / "priv", repo=PUBLIC)
+
+
+def test_publish_reads_the_public_repository_from_the_config(tmp_path):
+    from neuroai_course.publish import public_config, public_repository
+
+    course = copy_course(tmp_path / "course")
+    with (course.root / "_config.yml").open("a") as f:
+        f.write(f"\npublish:\n  repository: {PUBLIC}\n")
+    course = Course(course.root)
+    assert public_repository(course, None) == PUBLIC
+    text = public_config(course, PUBLIC).decode()
+    assert "publish:" not in text and f"url: {PUBLIC}" in text
+    assert "repository:\n  url:" in text  # the rest kept line for line
+
+
+# --- the whole term on a small cohort --------------------------------------------------------
+
+def course_with_written_answer(root: Path) -> Course:
+    """A copy of the course whose M1T1 has a question and a written answer worth 2 points,
+    released (its student version regenerated)."""
+    from neuroai_course.release import release
+
+    course = copy_course(root)
+    for name in ("neuroai_core", "README.md", "LICENSE", "LICENSE-CONTENT", "pyproject.toml"):
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copyfile(src, root / name)
+    (t,) = course.select(["M1T1_LIF"])
+    nb = nbformat.read(t.source, 4)
+    at = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code") + 1
+    nb.cells[at:at] = [nbformat.v4.new_markdown_cell(QUESTION),
+                       nbformat.v4.new_markdown_cell(
+                           f"<!-- answer: {ANSWER_POINTS} points -->\n{MODEL_ANSWER}")]
+    nbformat.write(nb, t.source)
+    release(course, [t])
+    return course
+
+
+def hand_in(course: Course, exercises: tuple[str, ...], answer: str | None):
+    """The student version with ``exercises`` answered from the source and the written
+    answer replaced by ``answer`` (None: left as it came)."""
+    (t,) = course.select(["M1T1_LIF"])
+    source = notebooks.read_source(t.source)
+    solved = {c.metadata["nbgrader"]["grade_id"]: c.source for c in source.cells
+              if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code"}
+    nb = nbformat.read(t.student, 4)
+    for c in nb.cells:
+        meta = c.metadata.get("nbgrader", {})
+        if meta.get("grade_id") in exercises:
+            c.source = solved[meta["grade_id"]]
+        if c.cell_type == "markdown" and meta.get("grade") and answer is not None:
+            c.source = answer
+    return nb
+
+
+CANVAS_ROSTER = [
+    ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "M1T1_LIF (4711)",
+     "Current Score"],
+    ["    Points Possible", "", "", "", "", "9", "(read only)"],
+    ["Aland, Ana", "101", "S101", "ana", "Sec A", "", ""],
+    ["Brook, Ben", "102", "S102", "ben@uni.example", "Sec A", "", ""],
+    ["Cole, Cleo", "103", "S103", "c.cole", "Sec B", "", ""],
+    ["Dunn, Dara", "104", "S104", "dara", "Sec B", "", ""],  # hands in nothing
+    ["Student, Test", "105", "", "", "Sec A", "", ""],  # Canvas's test student
+]
+MOODLE_WORKSHEET = [
+    ["Identifier", "Full name", "Email address", "Status", "Grade", "Maximum Grade"],
+    ["Participant 5001", "Ana Aland", "ana@uni.example", "Submitted", "", "9.00"],
+    ["Participant 5002", "Ben Brook", "ben@uni.example", "Submitted", "", "9.00"],
+    ["Participant 5003", "Cleo Cole", "cleo@uni.example", "Submitted", "", "9.00"],
+    ["Participant 5004", "Dara Dunn", "dara@uni.example", "No submission", "", "9.00"],
+]
+
+
+def write_rows(path: Path, rows: list[list[str]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows(rows)
+    return path
+
+
+def cli(course: Course, *args: str) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, "-m", "neuroai_course.cli", "--root",
+                           str(course.root), *args], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+@pytest.fixture(scope="module")
+def term(tmp_path_factory, bwrap):
+    """One term, run with the commands of the instructor guide: publish, collect, grade."""
+    base = tmp_path_factory.mktemp("term")
+    course = course_with_written_answer(base / "course")
+    cli(course, "publish", str(base / "public"), "--repo", PUBLIC)
+    cohort = {"ana": hand_in(course, ("euler_step", "simulate_euler", "fi_rate"),
+                             "The leak pulls <v> back to rest & below threshold."),
+              "colecleo": hand_in(course, ("euler_step",), "Below rheobase v settles under "
+                                                       "threshold."),
+              "zoe": hand_in(course, ("euler_step", "simulate_euler", "fi_rate"), None)}
+    (base / "in").mkdir()
+    for student, nb in cohort.items():
+        if student == "colecleo":  # as Canvas's download names it: lastfirst_userid_subid_file
+            nbformat.write(nb, base / "in" / "colecleo_103_9001_M1T1_LIF.ipynb")
+            continue
+        (base / "in" / student).mkdir(parents=True)
+        nbformat.write(nb, base / "in" / student / "M1T1_LIF.ipynb")
+    out = base / "out"
+    cli(course, "grade", str(base / "in"), "--out", str(out))
+    return course, base, out
+
+
+@pytest.mark.slow
+def test_published_tree_of_the_term_holds_no_written_model_answer(term):
+    _, base, _ = term
+    lines = published_lines(base / "public")
+    assert not [f for f, found in lines.items() if MODEL_ANSWER in found]
+    assert any(QUESTION in found for found in lines.values())
+
+
+@pytest.mark.slow
+def test_grading_folder_is_an_nbgrader_course_with_answers_waiting(term):
+    from nbgrader.api import Gradebook
+
+    from neuroai_course.handgrade import nbgrader_api
+
+    _, _, out = term
+    assert (out / "source" / "M1T1_LIF" / "M1T1_LIF.ipynb").is_file()
+    for s in ("ana", "colecleo", "zoe"):
+        assert (out / "autograded" / s / "M1T1_LIF" / "M1T1_LIF.ipynb").is_file()
+    api = nbgrader_api(out)  # configured by the folder's own nbgrader_config.py
+    assert Path(api.coursedir.root).resolve() == out.resolve()
+    subs = {s["student"]: s for s in api.get_submissions("M1T1_LIF")}
+    assert set(subs) == {"ana", "colecleo", "zoe"}
+    assert subs["ana"]["needs_manual_grade"] and subs["colecleo"]["needs_manual_grade"]
+    assert not subs["zoe"]["needs_manual_grade"]
+    # every hand-in is listed where the formgrader pages through them (file on disk)
+    with Gradebook(api.coursedir.db_url) as gb:
+        nbs = gb.notebook_submissions("M1T1_LIF", "M1T1_LIF")
+        assert len(api.get_notebook_submission_indices("M1T1_LIF", "M1T1_LIF")) == len(nbs) == 3
+        (answer,) = [c for c in gb.find_notebook("M1T1_LIF", "M1T1_LIF").grade_cells
+                     if c.cell_type == "markdown"]
+        assert answer.max_score == ANSWER_POINTS
+        zoe = gb.find_comment(answer.name, "M1T1_LIF", "M1T1_LIF", "zoe")
+        assert zoe.auto_comment == "No response."
+        assert gb.find_grade(answer.name, "M1T1_LIF", "M1T1_LIF", "zoe").score == 0
+    # The formgrader's own page (nbgrader's "formgrade" template, as its SubmissionHandler
+    # renders autograded/<student>/<assignment>/<notebook>.ipynb): a score box out of the
+    # answer's points and a comment box for the written answer.
+    from nbconvert.exporters import HTMLExporter
+    from nbgrader.server_extensions.formgrader import handlers
+    from traitlets.config import Config
+
+    cfg = Config()
+    cfg.HTMLExporter.template_name = "formgrade"
+    cfg.HTMLExporter.extra_template_basedirs = [handlers.template_path]
+    page, _ = HTMLExporter(config=cfg).from_filename(
+        str(out / "autograded" / "ana" / "M1T1_LIF" / "M1T1_LIF.ipynb"),
+        resources={"assignment_id": "M1T1_LIF", "notebook_id": "M1T1_LIF", "index": 0,
+                   "submission_id": "x", "total": 3, "base_url": "/", "student": "ana",
+                   "last_name": None, "first_name": None, "notebook_path": "/x"})
+    assert re.search(rf'class="score tabbable" id="{answer.name}"[^>]*/>\s*/ 2\.0', page)
+    assert f'id="{answer.name}-comment"' in page
+    graded = nbformat.read(out / "autograded" / "ana" / "M1T1_LIF" / "M1T1_LIF.ipynb", 4)
+    cells = [c for c in graded.cells if c.metadata.get("nbgrader", {}).get("grade_id")
+             == answer.name]
+    assert len(cells) == 1 and "The leak pulls" in cells[0].source
+    text = nbformat.writes(graded)
+    assert "BEGIN HIDDEN TESTS" not in text  # the autograded copy never holds hidden tests
+    rows = {r["student"]: r for r in load_csv(out / "grades.csv")}
+    assert rows["ana"][answer.name] == "" and rows["ana"]["awaiting_hand_grading"] == "1"
+    assert float(rows["ana"]["total"]) == FULL and float(rows["ana"]["max"]) == FULL + 2
+    page = (out / "feedback" / "ana" / "M1T1_LIF.html").read_text()
+    assert "awaiting hand grading" in page
+
+
+@pytest.fixture(scope="module")
+def finalized(term):
+    """Hand grades set as the formgrader sets them (nbgrader's GradeHandler and
+    CommentHandler: manual_score, needs_manual_grade, manual_comment), then finalised."""
+    from nbgrader.api import Gradebook
+
+    from neuroai_course.handgrade import nbgrader_api
+
+    course, base, out = term
+    api = nbgrader_api(out)
+    with Gradebook(api.coursedir.db_url) as gb:
+        (answer,) = [c.name for c in gb.find_notebook("M1T1_LIF", "M1T1_LIF").grade_cells
+                     if c.cell_type == "markdown"]
+        for student, score, comment in (("ana", 1.5, "Right idea; say why the leak wins."),
+                                        ("colecleo", 2.0, "Exactly: the fixed point is below.")):
+            grade = gb.find_grade(answer, "M1T1_LIF", "M1T1_LIF", student)
+            grade.manual_score = score
+            grade.needs_manual_grade = grade.manual_score is None and grade.auto_score is None
+            gb.find_comment(answer, "M1T1_LIF", "M1T1_LIF", student).manual_comment = comment
+        gb.db.commit()
+    proc = cli(course, "finalize", str(out))
+    return course, base, out, answer, proc
+
+
+@pytest.mark.slow
+def test_finalize_puts_hand_grades_in_totals_and_feedback(finalized):
+    _, _, out, answer, proc = finalized
+    assert "0 written answers still wait" in proc.stdout
+    rows = {r["student"]: r for r in load_csv(out / "grades.csv")}
+    # ana: 7 autograded + 1.5 by hand; colecleo: euler_step's 2 + 2 by hand; zoe: 7 + 0
+    # (answer left as it came: no response)
+    assert {s: float(r["total"]) for s, r in rows.items()} == \
+        {"ana": FULL + 1.5, "colecleo": 2 + 2, "zoe": FULL}
+    assert {r["max"] for r in rows.values()} == {f"{FULL + ANSWER_POINTS:g}"}
+    assert rows["ana"][answer] == "1.5" and rows["ana"]["awaiting_hand_grading"] == "0"
+    page = (out / "feedback" / "ana" / "M1T1_LIF.html").read_text()
+    assert f"Score: <strong>{FULL + 1.5:g} / {FULL + ANSWER_POINTS:g}</strong>" in page
+    assert "1.5 / 2" in page and "Right idea; say why the leak wins." in page
+    assert "The leak pulls &lt;v&gt; back to rest &amp; below threshold." in page  # escaped
+    assert "awaiting hand grading" not in page
+    page = (out / "feedback" / "zoe" / "M1T1_LIF.html").read_text()
+    assert "No response." in page and f"{FULL:g} / {FULL + ANSWER_POINTS:g}" in page
+    for s in ("ana", "colecleo", "zoe"):  # the model answer never reaches a student
+        assert "Model answer" not in (out / "feedback" / s / "M1T1_LIF.html").read_text()
+
+
+@pytest.mark.slow
+def test_export_for_canvas_follows_its_gradebook_layout(finalized, tmp_path):
+    course, base, out, _, _ = finalized
+    roster = write_rows(base / "canvas-export.csv", CANVAS_ROSTER)
+    proc = cli(course, "export", str(out), "--roster", str(roster))
+    assert "2 no hand-in" in proc.stdout and "1 not on roster" in proc.stdout
+    with (out / "lms" / "canvas.csv").open(newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section",
+                       "M1T1_LIF (4711)"]  # the export's own header for the assignment
+    assert rows[1] == ["    Points Possible", "", "", "", "", "9"]
+    assert rows[2:] == [["Aland, Ana", "101", "S101", "ana", "Sec A", "8.5"],
+                        ["Brook, Ben", "102", "S102", "ben@uni.example", "Sec A", ""],
+                        ["Cole, Cleo", "103", "S103", "c.cole", "Sec B", "4"],
+                        ["Dunn, Dara", "104", "S104", "dara", "Sec B", ""]]
+    report = {(r["student"], r["roster_name"]): r["status"]
+              for r in load_csv(out / "lms" / "roster-report.csv")}
+    assert report[("zoe", "")] == "not on roster"
+    assert report[("", "Dunn, Dara")] == report[("", "Brook, Ben")] == "no hand-in"
+    assert report[("colecleo", "Cole, Cleo")] == "matched"  # Canvas's lastfirst download name
+    with zipfile.ZipFile(out / "lms" / "canvas-feedback-M1T1_LIF.zip") as zf:
+        names = sorted(zf.namelist())
+        # Canvas's download names: <name>_<user id>_<file>; the user id after the first "_"
+        assert [n.split("_")[1] for n in names] == ["101", "103"]
+        assert "1.5 / 2" in zf.read(names[0]).decode()
+    first = (out / "lms" / "canvas-feedback-M1T1_LIF.zip").read_bytes()
+    cli(course, "export", str(out), "--roster", str(roster))
+    assert (out / "lms" / "canvas-feedback-M1T1_LIF.zip").read_bytes() == first
+
+
+@pytest.mark.slow
+def test_export_for_moodle_names_feedback_for_its_zip_upload(finalized):
+    course, base, out, _, _ = finalized
+    roster = write_rows(base / "moodle-worksheet.csv", MOODLE_WORKSHEET)
+    cli(course, "export", str(out), "--roster", str(roster))
+    with (out / "lms" / "moodle.csv").open(newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["Email address", "Full name", "M1T1_LIF"]
+    assert rows[1:] == [["ana@uni.example", "Ana Aland", "8.5"],
+                        ["cleo@uni.example", "Cleo Cole", "4"]]
+    with zipfile.ZipFile(out / "lms" / "moodle-feedback-M1T1_LIF.zip") as zf:
+        for name in zf.namelist():
+            # importziplib.php: explode('_', name, 5): name, participant id (numeric),
+            # plugin subtype and type, file name
+            parts = name.split("_", 4)
+            assert len(parts) == 5 and parts[1].isdigit(), name
+            assert parts[2:4] == ["assignfeedback", "file"] and parts[4].endswith(".html")
+        assert sorted(n.split("_")[1] for n in zf.namelist()) == ["5001", "5003"]
+    report = load_csv(out / "lms" / "roster-report.csv")
+    assert {r["roster_name"] for r in report if r["status"] == "no hand-in"} == \
+        {"Ben Brook", "Dara Dunn"}
+    assert {r["student"] for r in report if r["status"] == "not on roster"} == {"zoe"}
+
+
+@pytest.mark.slow
+def test_export_rejects_an_unknown_roster(finalized):
+    course, base, out, _, _ = finalized
+    roster = write_rows(base / "other.csv", [["name", "mark"], ["ana", "3"]])
+    proc = subprocess.run([sys.executable, "-m", "neuroai_course.cli", "--root",
+                           str(course.root), "export", str(out), "--roster", str(roster)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 1 and "not an LMS export this command knows" in proc.stderr
+
+
+def test_instructor_guide_commands_of_the_term_are_valid():
+    """Every command of the guide's "The whole term" section parses with the CLI."""
+    text = (ROOT / "book" / "instructor.md").read_text()
+    section = text.split("## The whole term", 1)[1].split("\n## ", 1)[0]
+    commands = [ln.strip() for block in re.findall(r"```bash\n(.*?)```", section, re.S)
+                for ln in block.splitlines() if ln.strip().startswith("neuroai ")]
+    used = {shlex.split(c)[1] for c in commands}
+    assert {"publish", "grade", "finalize", "export"} <= used, used
+    for c in commands:
+        parser().parse_args(shlex.split(c.split("#")[0])[1:])
+
+
+@pytest.mark.slow
+def test_grading_again_keeps_hand_grades_of_unchanged_answers(finalized, tmp_path):
+    """``record`` of the same hand-in again (as a second ``neuroai grade`` run does) keeps
+    the hand grade of a written answer whose text is unchanged; a changed one waits again."""
+    from nbgrader.api import Gradebook
+
+    from neuroai_course.grade import record
+    from neuroai_course.handgrade import previous_answers
+    from neuroai_course.submissions import Entry
+
+    _, _, out, answer, _ = finalized
+    shutil.copyfile(out / "gradebook.db", tmp_path / "gradebook.db")
+    db = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    e = Entry(name="ana/M1T1_LIF.ipynb", path=out, student="ana", tutorial="M1T1_LIF")
+    previous = previous_answers(out, e)
+    result = {"scores": {"test_euler_step": [2.0, 2.0], "test_simulate_euler": [3.0, 3.0],
+                         "test_fi_rate": [2.0, 2.0]}}
+    note = record(db, e, result, {answer: previous[answer]}, previous)
+    assert "hand grades of unchanged written answers kept" in note
+    with Gradebook(db) as gb:
+        assert gb.find_grade(answer, "M1T1_LIF", "M1T1_LIF", "ana").score == 1.5
+        assert gb.find_submission("M1T1_LIF", "ana").score == FULL + 1.5
+    record(db, e, result, {answer: "A new answer."}, previous)
+    with Gradebook(db) as gb:
+        grade = gb.find_grade(answer, "M1T1_LIF", "M1T1_LIF", "ana")
+        assert grade.needs_manual_grade and grade.manual_score is None
