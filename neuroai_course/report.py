@@ -25,6 +25,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from neuroai_course.handgrade import WAITING
+
 RUN_FILE = "run.json"
 PAGE = "cohort.html"
 #: Statuses that are not a plain on-time grade (report.csv), shown as flagged.
@@ -109,12 +111,15 @@ def _table(head: list[str], rows: list[list], cls: str = "") -> str:
     return "".join(out) + "</table>"
 
 
+#: The columns of grades.csv that are not an exercise's score.
+NOT_EXERCISES = ("student", "tutorial", "total", "max", WAITING)
+
+
 def _exercises(grades: list[dict]) -> dict[str, list[str]]:
     """Tutorial -> its exercise columns that have a value in grades.csv."""
     out: dict[str, list[str]] = {}
     for row in grades:
-        cols = [k for k, v in row.items()
-                if k not in ("student", "tutorial", "total", "max") and v not in ("", None)]
+        cols = [k for k, v in row.items() if k not in NOT_EXERCISES and v not in ("", None)]
         for c in cols:
             out.setdefault(row["tutorial"], [])
             if c not in out[row["tutorial"]]:
