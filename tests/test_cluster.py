@@ -228,7 +228,10 @@ def test_killed_workers_lose_nothing_and_a_hand_in_killing_two_is_crashed(cluste
     assert len(crashed) == 1 and "died twice" in crashed[0]["reason"], report
     again = [r for r in report if r["status"] == "graded"
              and "graded again after its worker was lost" in r["reason"]]
-    assert len(again) == 1, report
+    # At least the hand-in killed once. More when a kill lands just as a worker, its kernel
+    # for one hand-in still shutting down (what the killer saw), has started the next: that
+    # next one is lost with the worker and graded again too, and must be reported as such.
+    assert len(again) >= 1, report
     assert sorted(summary.retried) == sorted([again[0]["input"], crashed[0]["input"]])
     totals = {(r["student"], r["tutorial"]): float(r["total"]) for r in grades}
     for name in names:

@@ -106,7 +106,10 @@ def test_check_catches_a_test_that_cannot_fail_and_a_wrong_reference(tmp_path):
     assert "test_euler_step scored 2 of 2 untouched, expected 0" in text
     assert "test_fi_rate scored 0 of 2, expected full marks" in text
     assert "cell 18 (test_fi_rate) raised AssertionError" in text  # the source's own run
-    assert len(res.problems) == 3, text
+    # a test that cannot fail cannot catch an answer that only calls the reference either
+    assert ("test_euler_step: an answer that only calls neuroai_core.neurons.lif.lif_step is "
+            "not scored 0 as delegation") in text
+    assert len(res.problems) == 4, text
 
 
 @dataclass

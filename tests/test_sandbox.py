@@ -79,13 +79,18 @@ def probe(paths, port):
 '''
 
 
+#: The probe's job name, in its kernel's command line (scratch folder, connection file):
+#: other tests may be grading on the machine at the same time.
+PROBE_JOB = f"probe{os.getpid()}"
+
+
 def probe_result(course: Course, private: list[str], port: int) -> dict:
     """Grade the probe notebook; return the probe's answer as the grader received it."""
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(PROBE)])
     grader = Grader(course, Limits(cell_timeout_s=120), 1)
     try:
         grader.prepare("M1T1_LIF")
-        job = grader.job("M1T1_LIF", nb, "probe")
+        job = grader.job("M1T1_LIF", nb, PROBE_JOB)
         job["functions"] = ["probe"]
         job["tests"] = [{"grade_id": "probe", "points": 1.0,
                          "source": f"import json\nprint(json.dumps(probe({private!r}, {port})))"}]
@@ -122,7 +127,7 @@ def test_what_the_kernel_can_read_write_and_reach(bwrap, tmp_path):
             ps = subprocess.run(["ps", "-ww", "-eo", "user:20,args"], capture_output=True,
                                 text=True)
             seen.update(line.split()[0] for line in ps.stdout.splitlines()
-                        if "ipykernel_launcher" in line and "connection.json" in line)
+                        if "ipykernel_launcher" in line and PROBE_JOB in line)
             done.wait(0.2)
 
     watcher = threading.Thread(target=watch, daemon=True)
