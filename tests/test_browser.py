@@ -61,6 +61,18 @@ def install_chromium() -> str:
     return apt_install("chromium")
 
 
+def chromium_or_fail() -> str:
+    """Chromium's path, installed first when missing; the test fails with the reason when it
+    cannot be had."""
+    exe = chromium_path()
+    if exe is None:
+        why = install_chromium()
+        exe = chromium_path()
+        if exe is None:
+            pytest.fail(why or "chromium installed but not found on PATH")
+    return exe
+
+
 class Page:
     """One tab of Chromium over the DevTools protocol: commands, and the events since the
     last navigation (console errors, exceptions, requests and their failures)."""
@@ -242,13 +254,7 @@ class Site:
 
 @pytest.fixture(scope="module")
 def browser():
-    exe = chromium_path()
-    if exe is None:
-        why = install_chromium()
-        exe = chromium_path()
-        if exe is None:
-            pytest.fail(why or "chromium installed but not found on PATH")
-    b = Browser(exe)
+    b = Browser(chromium_or_fail())
     try:
         yield b
     finally:

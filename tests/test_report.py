@@ -152,15 +152,9 @@ def test_neuroai_report_regenerates_the_page(out, tmp_path):
 @pytest.mark.slow
 def test_cohort_page_in_chromium(out):
     pytest.importorskip("websocket", reason="websocket-client is not installed")
-    from test_browser import Browser, Site, chromium_path, install_chromium
+    from test_browser import Browser, Site, chromium_or_fail
 
-    exe = chromium_path()
-    if exe is None:
-        why = install_chromium()
-        exe = chromium_path()
-        if exe is None:
-            pytest.fail(why or "chromium installed but not found on PATH")
-    browser, site = Browser(exe), Site(out)
+    browser, site = Browser(chromium_or_fail()), Site(out)
     try:
         page = browser.new_page()
         page.goto(site.url("cohort.html"), settle=0.5)
