@@ -12,6 +12,33 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 VENV="${NEUROAI_VENV:-.venv}"
 PYTHON="${PYTHON:-python3}"
 
+UV_VERSION=0.13.9  # keep in step with requirements-dev.txt
+
+# The pinned requirements, then both packages editable. uv (itself pinned) installs them in
+# well under a minute where pip takes minutes; pip is the fallback when uv cannot be had.
+# uv does not read pip's configuration, so pip's find-links (where a local wheel such as
+# the CPU build of torch may lie) are passed on; bytecode is compiled at install time, as
+# pip does, or every process would compile torch's sources again.
+install_requirements() {
+  local py="$VENV/bin/python" quiet=(--quiet --disable-pip-version-check)
+  if "$py" -m pip install "${quiet[@]}" "uv==$UV_VERSION" 2>/dev/null; then
+    local links=() link
+    for link in ${PIP_FIND_LINKS:-$("$py" -m pip config get global.find-links 2>/dev/null || true)}; do
+      links+=(--find-links "$link")
+    done
+    "$VENV/bin/uv" pip install --python "$py" --quiet --compile-bytecode "${links[@]}" \
+      -r requirements-dev.txt
+    "$VENV/bin/uv" pip install --python "$py" --quiet --compile-bytecode --no-deps \
+      -e . -e ./neuroai_course
+  else
+    echo "dev.sh: uv $UV_VERSION could not be installed; installing with pip (a few minutes)"
+    "$py" -m pip install "${quiet[@]}" -r requirements-dev.txt 2>&1 \
+      | grep -v "is ignored: it is neither a file nor a directory" || true
+    "$py" -m pip install "${quiet[@]}" --no-deps -e . -e ./neuroai_course 2>&1 \
+      | grep -v "is ignored: it is neither a file nor a directory" || true
+  fi
+}
+
 ensure_venv() {
   local start=$SECONDS
   echo "== install: environment $VENV"
@@ -21,11 +48,8 @@ ensure_venv() {
   local want stamp="$VENV/.neuroai-requirements"
   want="$(cat requirements-dev.txt pyproject.toml neuroai_course/pyproject.toml neuroai_course/setup.py | sha256sum | cut -d' ' -f1)"
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    echo "dev.sh: installing the pinned environment into $VENV (first run takes a few minutes)"
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt 2>&1 \
-      | grep -v "is ignored: it is neither a file nor a directory" || true
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps \
-      -e . -e ./neuroai_course 2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true
+    echo "dev.sh: installing the pinned environment into $VENV"
+    install_requirements
     "$VENV/bin/python" -c 'import neuroai_core, neuroai_course, nbgrader, jupyter_book, pytest, distributed' \
       || { echo "dev.sh: the install failed (see above)" >&2; exit 1; }
     echo "$want" > "$stamp"

@@ -94,3 +94,30 @@ def test_the_readme_table_names_both_packages():
     for pkg in PACKAGES:
         assert f"| `{pkg}/` |" in readme
     assert (ROOT / "neuroai_course" / "pyproject.toml").is_file()
+
+
+def test_the_command_starts_without_heavy_imports():
+    """Every grading worker, check worker and ``neuroai`` call imports the tooling. Three
+    imports cost seconds of CPU each (measured on the CI machine: torch 3.1 s; jsonschema
+    4.25+ pulling in rfc3987-syntax, which builds its lark parsers at import, 3.1 s), so
+    the command's modules import none of them; the pinned jsonschema (4.24.1) does not
+    look for rfc3987-syntax."""
+    import subprocess
+    import sys
+
+    heavy = ("torch", "rfc3987_syntax", "lark")
+    code = ("import sys, neuroai_course.cli, nbformat, nbclient, neuroai_course.grade;"
+            f"print(sorted(m for m in {heavy!r} if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=ROOT, check=True).stdout.strip()
+    assert out == "[]", f"importing the command loads {out}"
+
+
+def test_dev_sh_bootstraps_the_uv_that_the_requirements_pin():
+    """``dev.sh`` installs uv before the requirements (it cannot read the version from
+    them without installing something first); the two pins must agree."""
+    import re
+
+    script = re.search(r"^UV_VERSION=(\S+)", (ROOT / "dev.sh").read_text(), re.M)
+    pinned = re.search(r"^uv==(\S+)$", (ROOT / "requirements-dev.txt").read_text(), re.M)
+    assert script and pinned and script.group(1) == pinned.group(1)
