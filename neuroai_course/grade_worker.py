@@ -67,12 +67,16 @@ def _start(job: dict, scratch: Path, cgroups: list[str]):
     km = KernelManager(kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(specs)]),
                        kernel_name=job["name"], transport="ipc", ip=str(scratch / "ipc"),
                        connection_file=str(scratch / "connection.json"))
-    log = open(Path(job["private"]) / f"{job['name']}.log", "wb")  # bubblewrap's own errors
-    km.start_kernel(cwd=str(scratch), stdout=log, stderr=log)
-    log.close()
+    log_path = Path(job["private"]) / f"{job['name']}.log"  # the launcher's own errors
+    with open(log_path, "wb") as log:
+        km.start_kernel(cwd=str(scratch), stdout=log, stderr=log)
     kc = km.blocking_client()
     kc.start_channels()
-    kc.wait_for_ready(timeout=120)
+    try:
+        kc.wait_for_ready(timeout=120)
+    except RuntimeError as err:  # the kernel died: say why, as the launcher or bwrap did
+        lines = log_path.read_text(errors="replace").strip().splitlines()
+        raise RuntimeError(f"{err}: {lines[-1][:300]}" if lines else str(err)) from None
     return km, kc
 
 

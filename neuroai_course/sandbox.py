@@ -25,9 +25,12 @@ privileges) which becomes ``bwrap``, which starts the kernel:
 - killed when its launcher dies (``--die-with-parent``).
 
 The kernel runs the system's interpreter of the same Python version with this
-environment's package folders; the sandbox user must be able to read those folders (a
-virtual environment inside a folder only root can enter cannot be used: the grader says so
-before it starts).
+environment's package folders. bubblewrap, running as the sandbox user, must open each
+folder it binds, and an environment may lie where only root can enter (under ``/root``, in
+a private temporary folder). So, as root, the launcher first enters a mount namespace of
+its own and binds each package folder at a *view*, an empty folder beside the scratch
+folders that the sandbox user can reach; bubblewrap binds the view at the folder's own
+path. The namespace, and these mounts with it, end with the kernel.
 """
 
 from __future__ import annotations
@@ -47,6 +50,8 @@ SANDBOX_UID = 65534  # nobody
 #: Where the kernel finds the staged ``neuroai_core`` (first on its import path).
 LIBRARY = "/opt/neuroai/lib"
 CGROUP_CONTROLLERS = ("memory", "pids", "cpu")
+# <sched.h> and <sys/mount.h>
+CLONE_NEWNS, MS_BIND, MS_REC, MS_PRIVATE = 0x00020000, 4096, 16384, 1 << 18
 
 
 @dataclass(frozen=True)
@@ -117,8 +122,9 @@ def bwrap_argv(spec: dict, connection_file: str) -> list[str]:
             "--hostname", "sandbox", *_system_binds(),
             "--proc", "/proc", "--dev", "/dev", "--size", size, "--tmpfs", "/dev/shm",
             "--size", size, "--tmpfs", "/tmp"]
+    views = spec.get("views", {})
     for path in spec["site_packages"]:
-        args += ["--ro-bind", path, path]
+        args += ["--ro-bind", views.get(path, path), path]
     for src, dest in spec.get("binds", []):  # e.g. the staged neuroai_core over its path
         args += ["--ro-bind", src, dest]
     args += ["--bind", scratch, scratch,
@@ -257,9 +263,43 @@ def kernel_spec(folder: Path, spec: dict) -> None:
 
 def make_spec(scratch: Path, limits: Limits, cgroup_folders: list[str],
               binds: list[tuple[str, str]], unsandboxed: bool = False) -> dict:
+    site = _site_packages()
+    views = {} if unsandboxed or os.geteuid() != 0 else make_views(scratch.parent / ".views", site)
     return {"scratch": str(scratch), "limits": asdict(limits), "cgroup_folders": cgroup_folders,
             "binds": [list(b) for b in binds], "python": kernel_python(),
-            "site_packages": _site_packages(), "unsandboxed": unsandboxed}
+            "site_packages": site, "views": views, "unsandboxed": unsandboxed}
+
+
+def make_views(folder: Path, paths: list[str]) -> dict[str, str]:
+    """One empty folder per package folder under ``folder`` (made if missing; the sandbox
+    user may enter it, not list it), where the launcher binds that package folder."""
+    folder.mkdir(mode=0o711, exist_ok=True)
+    views = {}
+    for i, path in enumerate(paths):
+        view = folder / str(i)
+        view.mkdir(mode=0o755, exist_ok=True)
+        views[path] = str(view)
+    return views
+
+
+def mount_views(views: dict[str, str]) -> None:
+    """As root: enter a mount namespace of this process's own (private, so nothing leaks
+    to the host's) and bind each package folder at its view (see the module's notes)."""
+    import ctypes
+    import ctypes.util
+
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+
+    def call(ret: int, what: str) -> None:
+        if ret != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, f"sandbox launcher: {what}: {os.strerror(err)}")
+
+    call(libc.unshare(CLONE_NEWNS), "cannot make a mount namespace")
+    call(libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "cannot make / private")
+    for path, view in views.items():
+        call(libc.mount(path.encode(), view.encode(), None, MS_BIND | MS_REC, None),
+             f"cannot bind {path} at {view}")
 
 
 def _set_limit(which: int, value: int) -> None:
@@ -285,6 +325,8 @@ def launch(spec: dict, connection_file: str) -> None:
                                   connection_file])
     if os.geteuid() == 0:  # the kernel's user reads its connection file
         os.chown(connection_file, SANDBOX_UID, SANDBOX_UID)
+        if spec.get("views"):
+            mount_views(spec["views"])
     argv = [*_drop_root(), *bwrap_argv(spec, connection_file)]
     os.execvp(argv[0], argv)
 

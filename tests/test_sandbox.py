@@ -219,6 +219,51 @@ def test_an_environment_under_tmp_is_not_hidden_by_the_private_tmp():
         assert argv.index(path) > tmp, (path, argv)
 
 
+def test_an_environment_only_root_may_enter_is_reached_through_a_view(bwrap, monkeypatch):
+    """A virtual environment under ``/root`` or in a private temporary folder (mode 700)
+    cannot be opened by bubblewrap, which runs as the sandbox user: the launcher binds it
+    at a view first. A package folder made here, inside such a folder, must be importable
+    by the sandboxed kernel."""
+    import shutil
+    import stat
+    import tempfile
+    from pathlib import Path
+
+    from neuroai_course import grade_worker
+
+    if os.geteuid() != 0:
+        pytest.skip("only root drops to the sandbox user (as a user, bubblewrap runs as you)")
+    private = Path(tempfile.mkdtemp(prefix="neuroai-private-env-"))
+    try:
+        site = private / "lib" / "site-packages"
+        site.mkdir(parents=True)
+        (site / "reach_probe.py").write_text("VALUE = 'read through the view'\n")
+        assert stat.S_IMODE(private.stat().st_mode) == 0o700
+        # the premise: bubblewrap as the sandbox user cannot bind the folder by its path
+        direct = subprocess.run([*sandbox._drop_root(), "bwrap", "--ro-bind", "/", "/",
+                                 "--ro-bind", str(site), str(site), "true"],
+                                capture_output=True, text=True)
+        assert direct.returncode != 0 and "Permission denied" in direct.stderr, direct
+        real = sandbox._site_packages()
+        monkeypatch.setattr(sandbox, "_site_packages", lambda: [*real, str(site)])
+        cell = "import reach_probe\n\ndef probe():\n    return reach_probe.VALUE\n"
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell)])
+        grader = Grader(Course(ROOT), Limits(cell_timeout_s=120), 1)
+        try:
+            grader.prepare("M1T1_LIF")
+            job = grader.job("M1T1_LIF", nb, f"view{os.getpid()}")
+            job["functions"] = ["probe"]
+            job["tests"] = [{"grade_id": "probe", "points": 1.0,
+                             "source": "assert probe() == 'read through the view'"}]
+            result = grade_worker.grade_handin(grader.localize(job))
+        finally:
+            grader.close()
+    finally:
+        shutil.rmtree(private)
+    assert not result["error"], result
+    assert result["scores"]["probe"] == [1.0, 1.0], result["messages"]
+
+
 def test_limits_reject_bad_values():
     with pytest.raises(ValueError, match="mem_mb must be a positive whole number, got 0"):
         Limits(mem_mb=0)
