@@ -258,8 +258,8 @@ def build_section(quiet: dict | None, busy: dict | None) -> list[str]:
     out += [
         "`bench/build.py` clones the repository into a temporary folder (its last commit) "
         "and times the commands as typed, wall time of the whole command: the first "
-        "`./dev.sh build` (the virtual environment created from the pinned requirements, "
-        "then release, check and the website), the same again with nothing changed, again "
+        "`./dev.sh build` (the virtual environment created from the pinned requirements "
+        "by uv, its download cache empty, then release, check and the website), the same again with nothing changed, again "
         f"after a sentence was added to one source ({ref['tutorial']}), and `neuroai "
         "check` of that tutorial after a second edit and its `neuroai release`. Repeats are "
         "fast because `check`, `release` and the website reuse what did not change (a "
@@ -287,6 +287,11 @@ def build_section(quiet: dict | None, busy: dict | None) -> list[str]:
             out.append(f"| {what} | {r['wall_s']:.1f} | {fmt(target, 'g')} | {phases} | "
                        f"{'ok' if r['returncode'] == 0 else 'failed'} |")
         out.append("")
+    first = (quiet or {}).get("runs", {}).get("first_build")
+    if first and first.get("tail"):
+        out += ["What the terminal showed during that first build, without added load "
+                "(its last lines; on a terminal a progress bar also moves across the "
+                "tutorials):", "", "```text", *first["tail"], "```", ""]
     return out
 
 
