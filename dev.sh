@@ -20,23 +20,22 @@ UV_VERSION=0.13.9  # keep in step with requirements-dev.txt
 # the CPU build of torch may lie) are passed on; bytecode is compiled at install time, as
 # pip does, or every process would compile torch's sources again.
 install_requirements() {
-  local py="$VENV/bin/python" quiet=(--quiet --disable-pip-version-check)
-  if "$py" -m pip install "${quiet[@]}" "uv==$UV_VERSION" 2>/dev/null; then
-    local links=() link
+  local py="$VENV/bin/python" install
+  if "$py" -m pip install --quiet --disable-pip-version-check "uv==$UV_VERSION" 2>/dev/null; then
+    install=("$VENV/bin/uv" pip install --python "$py" --quiet --compile-bytecode)
+    local link
     for link in ${PIP_FIND_LINKS:-$("$py" -m pip config get global.find-links 2>/dev/null || true)}; do
-      links+=(--find-links "$link")
+      install+=(--find-links "$link")
     done
-    "$VENV/bin/uv" pip install --python "$py" --quiet --compile-bytecode "${links[@]}" \
-      -r requirements-dev.txt
-    "$VENV/bin/uv" pip install --python "$py" --quiet --compile-bytecode --no-deps \
-      -e . -e ./neuroai_course
   else
     echo "dev.sh: uv $UV_VERSION could not be installed; installing with pip (a few minutes)"
-    "$py" -m pip install "${quiet[@]}" -r requirements-dev.txt 2>&1 \
-      | grep -v "is ignored: it is neither a file nor a directory" || true
-    "$py" -m pip install "${quiet[@]}" --no-deps -e . -e ./neuroai_course 2>&1 \
-      | grep -v "is ignored: it is neither a file nor a directory" || true
+    install=("$py" -m pip install --quiet --disable-pip-version-check)
   fi
+  # (pip warns about every missing folder of its extra indexes: noise)
+  "${install[@]}" -r requirements-dev.txt 2>&1 \
+    | grep -v "is ignored: it is neither a file nor a directory" || true
+  "${install[@]}" --no-deps -e . -e ./neuroai_course 2>&1 \
+    | grep -v "is ignored: it is neither a file nor a directory" || true
 }
 
 ensure_venv() {

@@ -115,9 +115,7 @@ def execute(path: Path, nb: nbformat.NotebookNode, timeout_s: int = 300):
     """Run ``nb`` top to bottom in a fresh kernel, in the notebook's folder, offline.
 
     Widgets fall back to static figures (``NEUROAI_STATIC=1``); the kernel computes on one
-    thread (``neuroai check`` runs a kernel per core, and threads of two kernels waiting
-    for each other on the same cores only burn CPU: M4T2's run took 24 s of CPU instead of
-    33 beside another tutorial's); the kernel talks over Unix sockets
+    thread (:data:`neuroai_course.kernels.ONE_THREAD`) and talks over Unix sockets
     (:func:`neuroai_course.kernels.ipc_config`). Returns the executed notebook and the wall
     time in seconds (wrap the call in :class:`neuroai_course.kernels.KernelCPU`
     for the kernel's CPU time); a failing cell is a :class:`CourseError` naming the
@@ -126,13 +124,12 @@ def execute(path: Path, nb: nbformat.NotebookNode, timeout_s: int = 300):
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
-    from neuroai_course.kernels import ipc_config, socket_folder
+    from neuroai_course.kernels import ONE_THREAD, ipc_config, socket_folder
 
     nb = nbformat.from_dict(nb)
     start = time.perf_counter()
     try:
-        with environ(NEUROAI_STATIC="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
-                     OPENBLAS_NUM_THREADS="1"), socket_folder() as sockets:
+        with environ(NEUROAI_STATIC="1", **ONE_THREAD), socket_folder() as sockets:
             client = NotebookClient(
                 nb, timeout=timeout_s, kernel_name="python3",
                 resources={"metadata": {"path": str(path.parent)}},

@@ -46,6 +46,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from neuroai_course.kernels import ONE_THREAD
+
 SANDBOX_UID = 65534  # nobody
 #: Where the kernel finds the staged ``neuroai_core`` (first on its import path).
 LIBRARY = "/opt/neuroai/lib"
@@ -140,8 +142,7 @@ def kernel_env(scratch: str) -> dict[str, str]:
     env = {"HOME": scratch, "TMPDIR": "/tmp", "PATH": "/usr/bin:/bin",
            "MPLCONFIGDIR": f"{scratch}/.matplotlib", "IPYTHONDIR": f"{scratch}/.ipython",
            "PYTHONDONTWRITEBYTECODE": "1", "NBGRADER_EXECUTION": "autograde",
-           "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-           "LANG": "C.UTF-8"}
+           "LANG": "C.UTF-8", **ONE_THREAD}
     for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # correctness on some CPUs
         if name in os.environ:
             env[name] = os.environ[name]
