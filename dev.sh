@@ -17,19 +17,20 @@ UV_VERSION=0.13.9  # keep in step with requirements-dev.txt
 # The pinned requirements, then both packages editable. uv (itself pinned) installs them in
 # well under a minute where pip takes minutes; pip is the fallback when uv cannot be had.
 # uv does not read pip's configuration, so pip's find-links (where a local wheel such as
-# the CPU build of torch may lie) are passed on; bytecode is compiled at install time, as
-# pip does, or every process would compile torch's sources again.
+# the CPU build of torch may lie) are passed on. Bytecode is not compiled at install time:
+# the course imports about a third of the environment's 14,000 modules, and compiling all
+# of them took longer (about 40 s) than the rest of the install; see ensure_venv.
 install_requirements() {
   local py="$VENV/bin/python" install
   if "$py" -m pip install --quiet --disable-pip-version-check "uv==$UV_VERSION" 2>/dev/null; then
-    install=("$VENV/bin/uv" pip install --python "$py" --quiet --compile-bytecode)
+    install=("$VENV/bin/uv" pip install --python "$py" --quiet)
     local link
     for link in ${PIP_FIND_LINKS:-$("$py" -m pip config get global.find-links 2>/dev/null || true)}; do
       install+=(--find-links "$link")
     done
   else
     echo "dev.sh: uv $UV_VERSION could not be installed; installing with pip (a few minutes)"
-    install=("$py" -m pip install --quiet --disable-pip-version-check)
+    install=("$py" -m pip install --quiet --disable-pip-version-check --no-compile)
   fi
   # (pip warns about every missing folder of its extra indexes: noise)
   "${install[@]}" -r requirements-dev.txt 2>&1 \
@@ -57,6 +58,10 @@ ensure_venv() {
     echo "== install: up to date (requirements unchanged)"
   fi
   export PATH="$PWD/$VENV/bin:$PATH"
+  # Python writes each module's bytecode at its first import, as it does by default; some
+  # images turn that off (PYTHONDONTWRITEBYTECODE=1), and then every process compiles what
+  # it imports again: 2 s more for each kernel's import of torch.
+  unset PYTHONDONTWRITEBYTECODE
 }
 
 case "${1:-}" in
