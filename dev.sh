@@ -19,7 +19,7 @@ UV_VERSION=0.13.9  # keep in step with requirements-dev.txt
 # uv does not read pip's configuration, so pip's find-links (where a local wheel such as
 # the CPU build of torch may lie) are passed on. Bytecode is not compiled at install time:
 # the course imports about a third of the environment's 14,000 modules, and compiling all
-# of them took longer (about 40 s) than the rest of the install; see ensure_venv.
+# of them took 30 s more, twice the rest of the install; see ensure_venv.
 install_requirements() {
   local py="$VENV/bin/python" install
   if "$py" -m pip install --quiet --disable-pip-version-check "uv==$UV_VERSION" 2>/dev/null; then

@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
 import tempfile
 import time
 from dataclasses import asdict, dataclass
@@ -106,6 +107,7 @@ class Stage:
                 raise CourseError(f"cannot grade untrusted notebooks safely: {why}; pass "
                                   "--unsandboxed only for notebooks you trust")
         self.course, self.limits, self.unsandboxed = course, limits, unsandboxed
+        remove_stale()
         # Private to the grader: kernel specs, extracted hand-ins.
         self.work = Path(tempfile.mkdtemp(prefix="neuroai-grade-"))
         # Traversable (not listable) by the sandbox user: library copies and scratch mounts.
@@ -113,6 +115,8 @@ class Stage:
         os.chmod(self.shared, 0o711)
         (self.shared / "scratch").mkdir(mode=0o711)
         os.chmod(self.shared / "scratch", 0o711)
+        # Who owns the two folders: a later grader removes them if this process is killed.
+        (self.shared / OWNER).write_text(f"{os.getpid()}\n{self.work}\n")
         self.plans: dict[str, Plan] = {}
         self.releases: dict[str, nbformat.NotebookNode] = {}
 
@@ -170,5 +174,61 @@ class Stage:
                 "binds": self.plans[job["tutorial"]].binds}
 
     def close(self) -> None:
-        shutil.rmtree(self.work, ignore_errors=True)
-        shutil.rmtree(self.shared, ignore_errors=True)
+        _remove(self.shared, self.work)
+
+
+OWNER = "owner"
+
+
+def _mounts_under(folder: Path) -> list[str]:
+    """Mount points below ``folder`` in this mount namespace (deepest first)."""
+    prefix = str(folder) + "/"
+    try:
+        lines = Path("/proc/self/mounts").read_text().splitlines()
+    except OSError:
+        return []
+    # /proc/self/mounts writes a space in a path as \040
+    points = [ln.split()[1].replace("\\040", " ") for ln in lines if len(ln.split()) > 1]
+    return sorted((p for p in points if p.startswith(prefix)), reverse=True)
+
+
+def _remove(shared: Path, work: Path | None) -> None:
+    """Unmount the scratch mounts that a killed grading worker left (its ``finally`` did
+    not run), then remove a grader's two folders."""
+    for point in _mounts_under(shared):
+        subprocess.run(["umount", "-l", point], capture_output=True)
+    if work is not None:
+        shutil.rmtree(work, ignore_errors=True)
+    shutil.rmtree(shared, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def remove_stale(tmp: Path | None = None) -> list[Path]:
+    """Remove what graders that were killed left in ``tmp`` (default: the temporary
+    folder): the folders of every :class:`Stage` whose owning process is gone, and the
+    scratch mounts in them. A folder without an owner record is left alone. Returns the
+    shared folders removed."""
+    removed = []
+    for shared in sorted(Path(tmp or tempfile.gettempdir()).glob("neuroai-sandbox-*")):
+        try:
+            pid, work = (shared / OWNER).read_text().split("\n")[:2]
+            pid = int(pid)
+        except (OSError, ValueError):
+            continue
+        if _alive(pid):
+            continue
+        work_path = Path(work)
+        # only the private folder this record names, and only one of ours
+        ours = work_path.parent == shared.parent and work_path.name.startswith("neuroai-grade-")
+        _remove(shared, work_path if ours else None)
+        removed.append(shared)
+    return removed

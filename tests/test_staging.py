@@ -1,0 +1,91 @@
+"""What a grader leaves on the machine when it, or one of its workers, is killed.
+
+A grading worker mounts each kernel's scratch tmpfs and unmounts it in a ``finally``; a
+SIGKILL skips that (the cluster tests kill workers on purpose), and the grader that owns
+the folders may be killed too. The folders and mounts must not pile up in ``/tmp``.
+"""
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+from neuroai_course import staging
+from neuroai_course.project import Course
+from neuroai_course.sandbox import Limits
+
+
+def _mounted(path: Path) -> bool:
+    return any(line.split()[1] == str(path)
+               for line in Path("/proc/self/mounts").read_text().splitlines())
+
+
+def _mount_tmpfs(path: Path) -> bool:
+    """A scratch mount as a grading worker makes it (root only); whether it was made."""
+    if os.geteuid() != 0:
+        return False
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,mode=700", "tmpfs", str(path)],
+                   check=True)
+    assert _mounted(path)
+    return True
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
+
+
+def test_the_next_grader_removes_what_a_killed_one_left(tmp_path):
+    """Only folders whose owner record names a process that is gone are removed, with
+    their mounts and the private folder the record names; a live grader's folders and a
+    folder without a record are left alone."""
+    def grader_folders(name: str, pid: int | None) -> tuple[Path, Path]:
+        shared, work = tmp_path / f"neuroai-sandbox-{name}", tmp_path / f"neuroai-grade-{name}"
+        (shared / "scratch" / "h1").mkdir(parents=True)
+        work.mkdir()
+        if pid is not None:
+            (shared / staging.OWNER).write_text(f"{pid}\n{work}\n")
+        return shared, work
+
+    dead, dead_work = grader_folders("dead", _dead_pid())
+    live, live_work = grader_folders("live", os.getpid())
+    unowned, unowned_work = grader_folders("unowned", None)
+    mounted = _mount_tmpfs(dead / "scratch" / "h1")
+    try:
+        assert staging.remove_stale(tmp_path) == [dead]
+    finally:
+        if mounted and _mounted(dead / "scratch" / "h1"):
+            subprocess.run(["umount", "-l", str(dead / "scratch" / "h1")])
+    assert not dead.exists() and not dead_work.exists()
+    assert all(p.exists() for p in (live, live_work, unowned, unowned_work))
+
+
+def test_a_record_naming_a_folder_elsewhere_removes_only_the_shared_one(tmp_path):
+    """The record is read from a folder in /tmp: it cannot name a folder outside it for
+    removal (only a ``neuroai-grade-*`` beside the shared folder is taken)."""
+    keep = tmp_path / "elsewhere" / "important"
+    keep.mkdir(parents=True)
+    shared = tmp_path / "neuroai-sandbox-x"
+    shared.mkdir()
+    (shared / staging.OWNER).write_text(f"{_dead_pid()}\n{keep}\n")
+    assert staging.remove_stale(tmp_path) == [shared]
+    assert keep.exists() and not shared.exists()
+
+
+def test_closing_a_grader_unmounts_what_a_killed_worker_left():
+    if os.geteuid() != 0:
+        pytest.skip("scratch mounts are made as root only")
+    stage = staging.Stage(Course(ROOT), Limits(), unsandboxed=True)
+    assert (stage.shared / staging.OWNER).read_text().split("\n")[0] == str(os.getpid())
+    point = stage.shared / "scratch" / "h-killed"
+    point.mkdir()
+    _mount_tmpfs(point)
+    stage.close()
+    try:
+        assert not _mounted(point) and not stage.shared.exists() and not stage.work.exists()
+    finally:  # on failure, leave no mount behind either
+        if _mounted(point):
+            subprocess.run(["umount", "-l", str(point)])
