@@ -19,6 +19,8 @@ import datetime as dt
 import multiprocessing
 import os
 import tempfile
+import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
@@ -145,7 +147,8 @@ def check_tutorial(course: Course, t: Tutorial, workdir: Path,
                             "starting with '# test: 1 point')")
     pool = None
     if split:
-        pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=exit_with_parent)
         running = pool.submit(_run_elsewhere, course, t, key)
     else:
         try:
@@ -208,6 +211,23 @@ def _from_cache(t: Tutorial, value: dict) -> CheckResult:
     return CheckResult(t, cached=True, **value)
 
 
+def exit_with_parent(poll_s: float = 1.0) -> None:
+    """In a worker process: exit as soon as the process that started it is gone. A killed
+    ``neuroai check`` (SIGKILL, a closed terminal's SIGHUP) cannot stop its pool, and a
+    worker would go on checking its tutorial, minutes of CPU on a machine that is
+    already busy. Its kernels follow it: ipykernel watches its parent, and bubblewrap
+    runs with ``--die-with-parent``."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(poll_s)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def default_jobs() -> int:
     """Tutorials checked at once: one per core, at most two (each check runs one kernel
     at a time, and the kernels' CPU time, which the budgets judge, does not depend on it)."""
@@ -263,7 +283,8 @@ def check_each(course: Course, tutorials: list[Tutorial] | None = None, *,
                                     key=run_key(course, t)), key)
         return
     spawn = multiprocessing.get_context("spawn")  # no fork of a process with threads
-    with ProcessPoolExecutor(min(jobs, len(todo)), mp_context=spawn) as pool:
+    with ProcessPoolExecutor(min(jobs, len(todo)), mp_context=spawn,
+                             initializer=exit_with_parent) as pool:
         running = {pool.submit(_check_alone, course, t, *budgets, False, run_key(course, t)): key
                    for t, key in todo}
         for future in as_completed(running):

@@ -308,3 +308,47 @@ def test_check_verdict_is_the_same_on_a_busy_machine(course, tmp_path):
     assert quiet.strict_ok and busy.strict_ok, quiet.problems + busy.problems + busy.over_budget
     assert busy.run_cpu_s < 1.5 * quiet.run_cpu_s, (quiet.run_cpu_s, busy.run_cpu_s)
     print(f"\nquiet: {check_mod.line(quiet)}\nbusy:  {check_mod.line(busy)}")
+
+
+@pytest.mark.slow
+def test_a_killed_check_leaves_no_worker_or_kernel_running(tmp_path):
+    """SIGKILL of ``neuroai check`` while its two workers run their kernels: the workers
+    and their kernels are gone within seconds, not after checking their tutorials (two of
+    the heaviest, over 20 s of CPU each to run: the seconds measured by ``neuroai check``)."""
+    import time
+
+    import psutil
+
+    copy_course(tmp_path)
+    proc = subprocess.Popen([sys.executable, "-m", "neuroai_course.cli", "--root", str(tmp_path),
+                             "check", "--force", "M1T2_Diversity", "M4T4_SurpriseGating"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def cmdline(p) -> str:
+        try:
+            return " ".join(p.cmdline())
+        except psutil.Error:
+            return ""
+
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            tree = psutil.Process(proc.pid).children(recursive=True)
+            if sum("ipykernel" in cmdline(p) for p in tree) >= 2:
+                break
+            assert proc.poll() is None and time.monotonic() < deadline, "no kernels started"
+            time.sleep(0.5)
+        time.sleep(2)  # the kernels at work
+        tree = psutil.Process(proc.pid).children(recursive=True)
+    finally:
+        proc.kill()
+        proc.wait()
+    def running(p) -> bool:  # a zombie has stopped; init reaps it
+        try:
+            return p.status() != psutil.STATUS_ZOMBIE
+        except psutil.Error:
+            return False
+
+    _, alive = psutil.wait_procs(tree, timeout=15)
+    alive = [p for p in alive if running(p)]
+    assert not alive, [(p.pid, cmdline(p)) for p in alive]
