@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import nbformat
+import psutil
 
 from neuroai_course import notebooks, sandbox, tripwire
 from neuroai_course.nbgrader_ops import Workspace
@@ -183,12 +184,7 @@ OWNER = "owner"
 def _mounts_under(folder: Path) -> list[str]:
     """Mount points below ``folder`` in this mount namespace (deepest first)."""
     prefix = str(folder) + "/"
-    try:
-        lines = Path("/proc/self/mounts").read_text().splitlines()
-    except OSError:
-        return []
-    # /proc/self/mounts writes a space in a path as \040
-    points = [ln.split()[1].replace("\\040", " ") for ln in lines if len(ln.split()) > 1]
+    points = (p.mountpoint for p in psutil.disk_partitions(all=True))
     return sorted((p for p in points if p.startswith(prefix)), reverse=True)
 
 
@@ -200,16 +196,6 @@ def _remove(shared: Path, work: Path | None) -> None:
     if work is not None:
         shutil.rmtree(work, ignore_errors=True)
     shutil.rmtree(shared, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
 
 
 def remove_stale(tmp: Path | None = None) -> list[Path]:
@@ -224,7 +210,7 @@ def remove_stale(tmp: Path | None = None) -> list[Path]:
             pid = int(pid)
         except (OSError, ValueError):
             continue
-        if _alive(pid):
+        if psutil.pid_exists(pid):
             continue
         work_path = Path(work)
         # only the private folder this record names, and only one of ours

@@ -343,6 +343,7 @@ def test_a_killed_check_leaves_no_worker_or_kernel_running(tmp_path):
     finally:
         proc.kill()
         proc.wait()
+
     def running(p) -> bool:  # a zombie has stopped; init reaps it
         try:
             return p.status() != psutil.STATUS_ZOMBIE
