@@ -64,9 +64,31 @@ ensure_venv() {
   unset PYTHONDONTWRITEBYTECODE
 }
 
+# The grading sandbox: Debian's bubblewrap and libseccomp's Python bindings. Installed
+# here when this is root with apt (as on the CI machine); elsewhere (macOS, no root) one
+# line says how. Without them 'neuroai check' still checks every tutorial, unsandboxed, and
+# 'neuroai grade' refuses untrusted hand-ins.
+ensure_sandbox() {
+  local missing=()
+  command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
+  [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import seccomp' >/dev/null 2>&1 \
+    || missing+=(python3-seccomp)
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(uname -s)" = Linux ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "dev.sh: installing ${missing[*]} (the grading sandbox)"
+    { apt-get install -y -qq "${missing[@]}" || { apt-get update -qq \
+        && apt-get install -y -qq "${missing[@]}"; }; } >/dev/null 2>&1 \
+      || echo "dev.sh: could not install ${missing[*]} with apt-get; continuing without the sandbox"
+  else
+    echo "dev.sh: the grading sandbox needs ${missing[*]} (Debian/Ubuntu, as root: apt-get" \
+         "install ${missing[*]}); until then 'neuroai check' runs notebooks unsandboxed and" \
+         "'neuroai grade' refuses untrusted hand-ins"
+  fi
+}
+
 case "${1:-}" in
-  build) shift; ensure_venv; exec neuroai build "$@" ;;
-  test)  shift; ensure_venv
+  build) shift; ensure_venv; ensure_sandbox; exec neuroai build "$@" ;;
+  test)  shift; ensure_venv; ensure_sandbox
          if [ "${1:-}" = "--fast" ]; then shift; exec python -m pytest -n 2 -m "not slow" "$@"; fi
          exec python -m pytest -n 2 "$@" ;;
   shell) ensure_venv; exec "${SHELL:-bash}" ;;

@@ -42,8 +42,8 @@ from grading_corpus import Case, cases, write_cohort  # noqa: E402
 from neuroai_course import notebooks  # noqa: E402
 from neuroai_course.cluster import SCHEDULER_ENV  # noqa: E402
 from neuroai_course.grade import grade  # noqa: E402
+from neuroai_course.grading.sandbox import kernel_env  # noqa: E402
 from neuroai_course.kernels import KernelCPU  # noqa: E402
-from neuroai_course.sandbox import kernel_env  # noqa: E402
 
 
 def cohort(course_root: Path, n: int) -> list[Case]:

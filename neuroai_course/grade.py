@@ -4,11 +4,11 @@ Pipeline: collect every input file (zip or folder; symbolic links are reported, 
 followed) -> read and identify each notebook by content -> keep each student's latest
 hand-in per tutorial -> repair the grading structure -> grade each on the worker processes
 of a Dask cluster, a local one or ``--scheduler``'s (:mod:`neuroai_course.cluster`, which
-checks first that every worker has the same course; :mod:`neuroai_course.grade_worker`):
+checks first that every worker has the same course; :mod:`neuroai_course.grading`):
 the student's cells run in a bubblewrap sandbox
-(:mod:`neuroai_course.sandbox`), the test cells, hidden parts included, run in the worker
-itself and call the student's functions through a data-only channel
-(:mod:`neuroai_course.remote`), with the exercises' references removed from the kernel's
+(:mod:`neuroai_course.grading.sandbox`), the test cells, hidden parts included, run in an
+unprivileged grader process and call the student's functions through a data-only channel
+(:mod:`neuroai_course.grading.channel`), with the exercises' references removed from the kernel's
 library (:mod:`neuroai_course.tripwire`) -> write the grades into nbgrader's gradebook
 (SQLite or any SQLAlchemy URL) from this process only -> ``grades.csv``, ``report.csv``
 (every input and what became of it), one HTML feedback page per student and tutorial,
@@ -31,10 +31,12 @@ from pathlib import Path
 
 import nbformat
 
-from neuroai_course import grade_worker, handgrade, notebooks, sandbox
+from neuroai_course import handgrade, notebooks, similarity
+from neuroai_course.grading import privileged, sandbox, unprivileged
+from neuroai_course.grading.channel import clean_text
+from neuroai_course.grading.limits import Limits
 from neuroai_course.nbgrader_ops import scripts_on_path
 from neuroai_course.project import Course, CourseError
-from neuroai_course.sandbox import Limits
 from neuroai_course.staging import Plan, Stage, fingerprint
 from neuroai_course.submissions import (
     LMS_PATTERN,
@@ -48,7 +50,7 @@ from neuroai_course.submissions import (
 
 REPORT_FIELDS = ("input", "student", "tutorial", "status", "reason")
 #: What the score of an exercise that only called the reference says, in report.csv too.
-DELEGATION = grade_worker.DELEGATION
+DELEGATION = unprivileged.DELEGATION
 
 
 @dataclass
@@ -67,7 +69,7 @@ class Summary:
         return sum(e.status in statuses for e in self.entries)
 
     def line(self) -> str:
-        graded = self.count("graded", "late", "reference used", "timed out")
+        graded = self.count("graded", "late", "reference used", "timed out", "limit exceeded")
         failed = self.count("crashed")
         flagged = len(self.entries) - self.count("graded") - failed
         retried = f", {len(self.retried)} retried after a lost worker" if self.retried else ""
@@ -128,7 +130,7 @@ def prove(course: Course, tutorial, source, limits: Limits | None = None) -> dic
         if delegates:
             phases.append(["delegate", delegates])
         job = grader.job(tutorial.id, source, f"check-{tutorial.id}-{os.getpid()}", phases)
-        result = grade_worker.grade_handin(grader.localize(job))
+        result = privileged.grade_handin(grader.localize(job))
     finally:
         grader.close()
     problems = []
@@ -238,6 +240,11 @@ def _judge(e: Entry, result: dict, deadline: dt.datetime | None) -> None:
     if result.get("timeouts"):
         status = "timed out"
         notes.append("cell time limit exceeded in " + ", ".join(result["timeouts"]))
+    if result.get("over_limit"):
+        status = "limit exceeded"
+        notes.append(f"{result['over_limit']}: the tests not reached score 0")
+    if result.get("outputs_dropped"):
+        notes.append("outputs over the size cap were left out of the report")
     e.flag(status, "; ".join(notes))
 
 
@@ -368,10 +375,46 @@ def write_grades(path: Path, rows: list[dict]) -> None:
 
 
 def _write_csv(path: Path, rows: list[dict], fields: list[str]) -> None:
-    with path.open("w", newline="", encoding="utf-8") as f:
+    with path.open("w", newline="", encoding="utf-8", errors="replace") as f:
         writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
         writer.writeheader()
         writer.writerows({k: csv_safe(v) for k, v in row.items()} for row in rows)
+
+
+def _finish(e: Entry, result: dict, grader: Grader, db: str, out: Path,
+            deadline: dt.datetime | None, summary: Summary, figures) -> None:
+    """Judge one hand-in's result, record it in the gradebook, write its feedback page and
+    its notebook for hand grading."""
+    summary.kernel_cpu_s += _number(result.get("kernel_cpu_seconds"))
+    summary.worker_cpu_s += _number(result.get("worker_cpu_seconds"))
+    _judge(e, result, deadline)
+    figures.add(e, result)
+    release = grader.releases[e.tutorial]
+    answers = handgrade.answers_of(e.notebook, release)
+    replaced = record(db, e, result, answers, handgrade.previous_answers(out, e))
+    if replaced:
+        e.reason = "; ".join(x for x in (e.reason, replaced) if x)
+    page = out / "feedback" / e.student / f"{e.tutorial}.html"
+    page.parent.mkdir(parents=True, exist_ok=True)
+    written = handgrade.hand_grades(db, e, release)
+    for a in written:
+        a["text"] = answers.get(a["grade_id"]) or ""
+    page.write_text(feedback_html(e, result, written), encoding="utf-8", errors="replace")
+    graded = handgrade.autograded_path(out, e.student, e.tutorial)
+    graded.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(handgrade.autograded_notebook(e, release, result), graded)
+
+
+def _number(value) -> float:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
+        else 0.0
+
+
+def private_folder(out: Path) -> None:
+    """Make ``out`` (solutions, hidden tests, the gradebook, students' work) readable by
+    its owner only."""
+    out.mkdir(parents=True, exist_ok=True)
+    os.chmod(out, 0o700)
 
 
 def grade(course: Course, submissions: Path, out: Path, tutorial: str | None = None,
@@ -390,14 +433,14 @@ def grade(course: Course, submissions: Path, out: Path, tutorial: str | None = N
         course.select([tutorial])
     start, cpu_start = time.perf_counter(), time.process_time()
     grader = Grader(course, limits or Limits(), workers, unsandboxed, scheduler=scheduler)
-    out.mkdir(parents=True, exist_ok=True)
+    private_folder(out)
     db = db or f"sqlite:///{(out / 'gradebook.db').resolve()}"
     summary = Summary()
     try:
         entries = collect(submissions, grader.work, pattern)
         summary.entries = entries
-        prints = [Fingerprint.of(t.id, notebooks.read_source(t.source))
-                  for t in course.tutorials()]
+        sources = {t.id: notebooks.read_source(t.source) for t in course.tutorials()}
+        prints = [Fingerprint.of(tid, nb) for tid, nb in sources.items()]
         for e in entries:
             read_notebook(e)
             identify(e, prints, tutorial)
@@ -411,28 +454,17 @@ def grade(course: Course, submissions: Path, out: Path, tutorial: str | None = N
             e.reason = "; ".join(notes)
             # unique across runs: a cluster's scheduler keeps the events of earlier runs
             jobs.append(grader.job(e.tutorial, e.notebook, f"h{os.getpid()}-{run}-{i:05d}"))
+        similarity.flag_identical(todo, sources, grader.releases)
         bar = tqdm(total=len(todo), desc="grading", unit="hand-in", disable=not progress)
         figures = cohort_report.RunFigures(workers=workers, scheduler=scheduler or "")
         for i, result in grader.run(jobs):
             e = todo[i]
-            summary.kernel_cpu_s += result.get("kernel_cpu_seconds", 0.0)
-            summary.worker_cpu_s += result.get("worker_cpu_seconds", 0.0)
-            _judge(e, result, deadline)
-            figures.add(e, result)
-            release = grader.releases[e.tutorial]
-            answers = handgrade.answers_of(e.notebook, release)
-            replaced = record(db, e, result, answers, handgrade.previous_answers(out, e))
-            if replaced:
-                e.reason = "; ".join(x for x in (e.reason, replaced) if x)
-            page = out / "feedback" / e.student / f"{e.tutorial}.html"
-            page.parent.mkdir(parents=True, exist_ok=True)
-            written = handgrade.hand_grades(db, e, release)
-            for a in written:
-                a["text"] = answers.get(a["grade_id"]) or ""
-            page.write_text(feedback_html(e, result, written), encoding="utf-8")
-            graded = handgrade.autograded_path(out, e.student, e.tutorial)
-            graded.parent.mkdir(parents=True, exist_ok=True)
-            nbformat.write(handgrade.autograded_notebook(e, release, result), graded)
+            try:
+                _finish(e, result, grader, db, out, deadline, summary, figures)
+            except Exception as err:  # one hand-in never ends the run for the cohort
+                detail = clean_text(f"{type(err).__name__}: {err}", 300)
+                e.flag("crashed", "; ".join(x for x in (e.reason, "its results could not be "
+                                                        f"recorded ({detail})") if x))
             bar.update()
         bar.close()
         names = {j["name"]: e for j, e in zip(jobs, todo, strict=True)}

@@ -249,6 +249,15 @@ def build(out: Path) -> str:
                  + _table(["input", "student", "tutorial", "status", "reason"], flagged,
                           "messages"))
 
+    # --- identical answers --------------------------------------------------------------
+    same = [[r["student"], r["tutorial"], "; ".join(n for n in r["reason"].split("; ")
+                                                   if "identical to" in n)]
+            for r in report if "identical to" in r["reason"]]
+    parts.append(f"<h2 id='identical'>Identical answers ({len(same)})</h2>"
+                 "<p>Hand-ins whose answers equal the reference solution or another hand-in "
+                 "once comments and spacing are ignored: for a person to judge, not a verdict."
+                 "</p>" + _table(["student", "tutorial", "identical to"], same, "messages"))
+
     # --- missing ------------------------------------------------------------------------
     have: dict[str, set] = {}
     for r in grades:
@@ -274,7 +283,8 @@ nav a {{ margin-right: 1em; }}
 </style></head><body>
 <h1>{html.escape(title)}</h1>
 <nav><a href="#run">run</a><a href="#scores">scores</a><a href="#exercises">exercises</a>
-<a href="#failures">failures</a><a href="#flagged">flagged</a><a href="#missing">missing</a></nav>
+<a href="#failures">failures</a><a href="#flagged">flagged</a><a href="#identical">identical</a>
+<a href="#missing">missing</a></nav>
 {''.join(parts)}
 </body></html>
 """

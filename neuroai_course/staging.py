@@ -24,11 +24,12 @@ from pathlib import Path
 import nbformat
 import psutil
 
-from neuroai_course import notebooks, sandbox, tripwire
+from neuroai_course import notebooks, tripwire
+from neuroai_course.grading import privileged, sandbox
+from neuroai_course.grading.limits import Limits
 from neuroai_course.nbgrader_ops import Workspace
 from neuroai_course.project import Course, CourseError
 from neuroai_course.release import student_version
-from neuroai_course.sandbox import Limits
 from neuroai_course.submissions import DEF
 
 
@@ -65,7 +66,7 @@ def make_plan(tid: str, source, shared: Path) -> Plan:
     refs = sorted({r for t in tests for r in tripwire.references(t["source"])})
     package = Path(neuroai_core.__path__[0]).resolve()
     try:
-        staged = tripwire.stage(package, refs, shared / f"library-{tid}")
+        staged = tripwire.stage(package, refs, shared / f"library-{tid}", sandbox.LIBRARY)
     except tripwire.TripwireError as err:
         raise CourseError(f"{tid}: {err}") from None
     return Plan(tid, tests, functions, refs, [[str(staged), f"{sandbox.LIBRARY}/{package.name}"]])
@@ -109,15 +110,30 @@ class Stage:
                                   "--unsandboxed only for notebooks you trust")
         self.course, self.limits, self.unsandboxed = course, limits, unsandboxed
         remove_stale()
-        # Private to the grader: kernel specs, extracted hand-ins.
+        # Private to root: kernel specs and logs, extracted hand-ins, the seccomp filter.
         self.work = Path(tempfile.mkdtemp(prefix="neuroai-grade-"))
-        # Traversable (not listable) by the sandbox user: library copies and scratch mounts.
+        # Traversable (not listable) by the sandbox's and the grader's users: library copies,
+        # scratch mount points, connection files, the grader process's home. Only root
+        # writes in these folders; the scratch tmpfs mounted in them is the kernel's.
         self.shared = Path(tempfile.mkdtemp(prefix="neuroai-sandbox-"))
         os.chmod(self.shared, 0o711)
-        (self.shared / "scratch").mkdir(mode=0o711)
-        os.chmod(self.shared / "scratch", 0o711)
+        for sub in ("scratch", "conn"):
+            (self.shared / sub).mkdir(mode=0o711)
+            os.chmod(self.shared / sub, 0o711)
         # Who owns the two folders: a later grader removes them if this process is killed.
         (self.shared / OWNER).write_text(f"{os.getpid()}\n{self.work}\n")
+        self.seccomp = None
+        if not unsandboxed:
+            self.seccomp = self.work / "seccomp.bpf"
+            try:
+                sandbox.write_seccomp_filter(self.seccomp)
+                # the grader process sees the scratch mounts made after it started
+                sandbox.share_mounts(self.shared / "scratch")
+                privileged.check_limits(self.shared, limits)
+            except (sandbox.SandboxError, OSError) as err:
+                self.close()
+                raise CourseError(f"cannot grade untrusted notebooks safely: {err}; pass "
+                                  "--unsandboxed only for notebooks you trust") from None
         self.plans: dict[str, Plan] = {}
         self.releases: dict[str, nbformat.NotebookNode] = {}
 
@@ -125,10 +141,11 @@ class Stage:
         """One line for the summary: how hand-ins were confined."""
         if self.unsandboxed:
             return "isolation: none (--unsandboxed): the notebooks ran as this user"
-        user = f"uid {sandbox.SANDBOX_UID}" if os.geteuid() == 0 else "this user, unprivileged"
-        return (f"isolation: bubblewrap as {user}; own user, mount, PID, network, IPC "
-                f"namespaces; read-only system; private scratch; cgroups: memory "
-                f"{self.limits.mem_mb} MB, {self.limits.nproc} processes, one CPU")
+        return (f"isolation: bubblewrap as uid {sandbox.SANDBOX_UID}; own user (no nested "
+                f"ones), mount, PID, network, IPC namespaces; seccomp filter; read-only system; "
+                f"private scratch; cgroups: memory {self.limits.mem_mb} MB, "
+                f"{self.limits.nproc} processes, one CPU; tests in a grader process as uid "
+                f"{privileged.GRADER_UID}, memory {self.limits.grader_mem_mb} MB")
 
     def prepare(self, tid: str, db: str | None = None) -> None:
         """The plan of ``tid``, its student version, and its rows in the gradebook."""
@@ -169,12 +186,15 @@ class Stage:
 
     def localize(self, job: dict) -> dict:
         """``job`` with this grader's folders and library copy, as
-        :func:`grade_worker.grade_handin` takes it."""
+        :func:`neuroai_course.grading.privileged.grade_handin` takes it."""
         self.prepare(job["tutorial"])
-        return {**job, "private": str(self.work), "scratch_root": str(self.shared / "scratch"),
+        return {**job, "private": str(self.work), "shared": str(self.shared),
+                "scratch_root": str(self.shared / "scratch"),
+                "seccomp": str(self.seccomp) if self.seccomp else None,
                 "binds": self.plans[job["tutorial"]].binds}
 
     def close(self) -> None:
+        privileged.close_grader(str(self.work))
         _remove(self.shared, self.work)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import re
 import unicodedata
 import zipfile
@@ -95,6 +96,16 @@ def describe_name(entry: Entry, pattern: str) -> None:
     _, entry.copy = _colab_name(PurePosixPath(file).stem)
 
 
+def readable_name(name: str) -> str:
+    """A file name as text: bytes that are not UTF-8 (a folder unpacked by a Windows tool
+    holds Latin-1 names, which Python keeps as surrogates) are read as Windows-1252."""
+    raw = os.fsencode(name)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="replace")
+
+
 def collect(source: Path, workdir: Path, pattern: str = LMS_PATTERN) -> list[Entry]:
     """Every file of a zip or a folder, as entries (zip members are extracted safely)."""
     source = Path(source)
@@ -116,7 +127,7 @@ def collect(source: Path, workdir: Path, pattern: str = LMS_PATTERN) -> list[Ent
                 entries.append(e)
     elif source.is_dir():
         for p in sorted(source.rglob("*")):
-            name = p.relative_to(source).as_posix()
+            name = readable_name(p.relative_to(source).as_posix())
             if p.is_symlink():  # never followed: it could point anywhere on the machine
                 entries.append(Entry(name, p).flag(
                     "not a notebook", "a symbolic link, not followed: hand in the file itself"))
@@ -151,7 +162,8 @@ def read_notebook(entry: Entry) -> None:
                                      "Download > Download .ipynb)")
         return
     try:
-        raw = json.loads(data.decode("utf-8", errors="replace"))
+        # (a byte-order mark, as some Windows editors write, is not part of the JSON)
+        raw = json.loads(data.decode("utf-8-sig", errors="replace"))
         nb = nbformat.reads(json.dumps(raw), as_version=4)
         nbformat.validate(nb)
     except json.JSONDecodeError as err:

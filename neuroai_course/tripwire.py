@@ -12,6 +12,7 @@ exercise 0 with the reason "calls the course's reference implementation".
 from __future__ import annotations
 
 import ast
+import compileall
 import hashlib
 import re
 import shutil
@@ -81,9 +82,10 @@ def _replace(tree: ast.Module, path: list[str], ref: str) -> None:
                                   defaults=[])
 
 
-def stage(package_dir: Path, refs: list[str], dest: Path) -> Path:
+def stage(package_dir: Path, refs: list[str], dest: Path, mount_point: str | None = None) -> Path:
     """Copy the package at ``package_dir`` (sources only) to ``dest/<name>`` with every
-    reference in ``refs`` replaced by a tripwire; return the copy's folder."""
+    reference in ``refs`` replaced by a tripwire, and compile it (``mount_point``: where the
+    kernel finds it, for the file names in tracebacks); return the copy's folder."""
     package_dir = Path(package_dir)
     out = Path(dest) / package_dir.name
     shutil.copytree(package_dir, out, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
@@ -104,6 +106,11 @@ def stage(package_dir: Path, refs: list[str], dest: Path) -> Path:
         target = out / file.relative_to(package_dir)
         target.write_text(ast.unparse(ast.fix_missing_locations(tree)) + "\n",
                           encoding="utf-8")
+    # Bytecode made once here, not by every kernel that imports the copy (the sandbox's file
+    # system is read-only, and compiling the package took each kernel about a second); the
+    # names in tracebacks are the ones the kernel sees.
+    compileall.compile_dir(out, ddir=f"{mount_point}/{package_dir.name}" if mount_point else None,
+                           quiet=1, workers=1)
     for path in [out, *out.rglob("*")]:
         path.chmod(0o755 if path.is_dir() else 0o644)
     return out

@@ -102,10 +102,14 @@ def apt_install(package: str, timeout_s: int = 900) -> str:
 def bwrap():
     """Grading untrusted notebooks needs bubblewrap: installed here when missing; fails
     (never skips) with the reason when the sandbox cannot work on this machine."""
-    from neuroai_course import sandbox
+    from neuroai_course.grading import sandbox
 
     if not shutil.which("bwrap"):
         why = apt_install("bubblewrap")
+        assert not why, why
+    if subprocess.run([sandbox.SECCOMP_PYTHON, "-c", "import seccomp"],
+                      capture_output=True).returncode != 0:
+        why = apt_install("python3-seccomp")
         assert not why, why
     why = sandbox.unavailable_reason()
     assert not why, why

@@ -36,6 +36,7 @@ class Case:
     total: float | None  # None: no grade expected
     status: str
     honest: bool = True
+    folder_bytes: bytes | None = None  # the student folder's name as raw bytes (not UTF-8)
 
 
 def _read(path: Path):
@@ -73,13 +74,15 @@ def first_code_index(nb) -> int:
     return next(i for i, c in enumerate(nb.cells) if c.cell_type == "code") + 1
 
 
-def cases(course_root: Path, out_dir: Path) -> list[Case]:
-    """The cohort. ``course_root`` and ``out_dir`` are what hostile code tries to touch."""
+def cases(course_root: Path, out_dir: Path, sentinel: Path | None = None) -> list[Case]:
+    """The cohort. ``course_root``, ``out_dir`` and ``sentinel`` (a root-owned file outside
+    both, default ``/etc/neuroai-sentinel``) are what hostile code tries to touch."""
     out: list[Case] = []
+    sentinel = sentinel or Path("/etc/neuroai-sentinel")
 
-    def add(name, nb_or_bytes, total, status="graded", honest=True):
+    def add(name, nb_or_bytes, total, status="graded", honest=True, folder_bytes=None):
         data = nb_or_bytes if isinstance(nb_or_bytes, bytes) else _dump(nb_or_bytes)
-        out.append(Case(name, data, total, status, honest))
+        out.append(Case(name, data, total, status, honest, folder_bytes))
 
     # --- honest, messy -------------------------------------------------------------------
     add("ana/M1T1_LIF.ipynb", solved(*ALL), FULL)
@@ -270,13 +273,120 @@ def cases(course_root: Path, out_dir: Path) -> list[Case]:
         "        print('reached', port)\n    except OSError:\n        pass\n"
         "    finally:\n        s.close()\n")
     hostile("h-machine/M1T1_LIF.ipynb", machine, FULL)
+    grader_side(add, hostile, sentinel)
     return out
+
+
+def grader_side(add, hostile, sentinel: Path) -> None:
+    """Attacks on the grader's own side: the root process that prepares each hand-in, the
+    grader process that talks to the kernel, and the run as a whole."""
+    # Links to a root-owned file outside the grading folders, and a named pipe, planted where
+    # the grader once wrote each call's arguments as root (call-N.pkl in the kernel's own
+    # folder): root must write nothing through them, and nothing may block.
+    plant = ("import os\n"
+             "for n in range(1, 400):\n    try:\n"
+             f"        os.symlink({str(sentinel)!r}, f'call-{{n}}.pkl')\n"
+             "    except OSError:\n        pass\n"
+             "for n in (400, 401):\n    try:\n        os.mkfifo(f'call-{n}.pkl')\n"
+             "    except OSError:\n        pass\n")
+    hostile("g-links/M1T1_LIF.ipynb", plant, FULL)
+    # Eight display messages of 100 MB from one cell: over the message cap, dropped at the
+    # socket; the grader's memory stays bounded.
+    flood = ("from IPython.display import display\nfor _ in range(8):\n"
+             "    display({'text/plain': 'x' * 100_000_000}, raw=True)\n")
+    hostile("g-flood/M1T1_LIF.ipynb", flood, FULL)
+    # A forged reply whose array is a zip archive (decoded lazily by np.load): refused.
+    forge = {"fi_rate": "import base64, io, json, zipfile\n"
+                        "    real = json.dumps\n"
+                        "    def forged(payload, *a, **k):\n"
+                        "        json.dumps = real\n"
+                        "        buf = io.BytesIO()\n"
+                        "        with zipfile.ZipFile(buf, 'w', zipfile.ZIP_DEFLATED) as z:\n"
+                        "            z.writestr('a.npy', b'\\x93NUMPY' + bytes(50_000_000))\n"
+                        "        return real({'value': {'__nd__': "
+                        "base64.b64encode(buf.getvalue()).decode()}})\n"
+                        "    json.dumps = forged\n"
+                        "    return i_nA"}
+    hostile("g-npz/M1T1_LIF.ipynb", "", FULL - 2, exercises=("euler_step", "simulate_euler"),
+            answers=forge)
+    # A call that sleeps and ignores interrupts: stopped, the kernel given up, the run goes on.
+    sleepy = {"fi_rate": "import signal, time\n"
+                         "    signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                         "    time.sleep(100_000)"}
+    hostile("g-sleep/M1T1_LIF.ipynb", "", FULL - 2, "timed out",
+            exercises=("euler_step", "simulate_euler"), answers=sleepy)
+    # A nested user namespace (full capabilities inside it) would answer euler_step.
+    userns = ("import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+              "FOUND = libc.unshare(0x10000000) == 0  # CLONE_NEWUSER\n")
+    works_if = ("assert FOUND, 'nothing found'\n"
+                "    return v_mV + params.dt_ms / params.tau_m_ms * "
+                "(params.e_leak_mV - v_mV + params.r_m_MOhm * i_nA)")
+    hostile("g-userns/M1T1_LIF.ipynb", userns, 2, exercises=("fi_rate",),
+            answers={"euler_step": works_if})
+    # Right on the visible test's inputs only (constants of the default parameters), and an
+    # error that echoes the hidden test's inputs: the feedback must show neither the hidden
+    # expected values nor those inputs.
+    peek = ("_real_fi_rate = fi_rate\n\n"
+            "def fi_rate(i_nA, params):\n    if len(i_nA) != 7:\n"
+            "        raise ValueError(f'SECRET-INPUT {list(i_nA)}')\n"
+            "    return _real_fi_rate(i_nA, params)\n\n"
+            "def euler_step(v_mV, i_nA, params):\n"
+            "    return v_mV + 0.1 / 10.0 * (-65.0 - v_mV + 10.0 * i_nA)\n")
+    nb = solved(*ALL)
+    insert_code(nb, len(nb.cells), peek)
+    add("g-peek/M1T1_LIF.ipynb", nb, 0, honest=False)
+    # Run-enders: a lone surrogate in an error and in printed text, a display 700 levels
+    # deep, a student folder whose name is Latin-1 (as a Windows tool unpacks a zip).
+    surrogate = ("def fi_rate(i_nA, params):\n    raise ValueError('bad \\ud800 value')\n\n"
+                 "print('\\udcff')\n")
+    nb = solved(*ALL)
+    insert_code(nb, len(nb.cells), surrogate)
+    add("g-surrogate/M1T1_LIF.ipynb", nb, FULL - 2, honest=False)
+    deep = ("from IPython.display import display\ntree = leaf = {}\nfor _ in range(700):\n"
+            "    leaf['a'] = {}\n    leaf = leaf['a']\n"
+            "display({'application/json': tree, 'text/plain': 'tree'}, raw=True)\n")
+    hostile("g-deep/M1T1_LIF.ipynb", deep, FULL)
+    add("José/M1T1_LIF.ipynb", solved(*ALL), FULL, folder_bytes=b"Jos\xe9")
+    # Answers that call another library function computing the same thing (the compiled
+    # LIF kernel), not the one the test names: delegation all the same.
+    compiled = {"euler_step": "from neuroai_core.neurons import simulate_lif_counts\n"
+                              "    simulate_lif_counts(params, [2.0], params.dt_ms)\n"
+                              "    return v_mV + params.dt_ms / params.tau_m_ms * "
+                              "(params.e_leak_mV - v_mV + params.r_m_MOhm * i_nA)"}
+    hostile("g-compiled/M1T1_LIF.ipynb", "", 2, "reference used",
+            exercises=("simulate_euler", "fi_rate"), answers=compiled)
+    # A BOM before the JSON (some Windows editors write one): read as any notebook.
+    add("bom/M1T1_LIF.ipynb", b"\xef\xbb\xbf" + _dump(solved(*ALL)), FULL)
+    # Two students with the same answer, not the reference's: flagged for a person to judge.
+    same = {"euler_step": "return v_mV + params.dt_ms / params.tau_m_ms * "
+                          "(params.e_leak_mV - v_mV + params.r_m_MOhm * i_nA)"}
+    hostile("twin-a/M1T1_LIF.ipynb", "", 2, exercises=(), answers=same)
+    hostile("twin-b/M1T1_LIF.ipynb", "", 2, exercises=(), answers=same)
+    # M2T2: a trial that updates its input in place (the "input unchanged" check must see
+    # it), and one that returns () for the hidden test's parameters (lengths compared).
+    in_place = ("deltas = my_td_errors(values, rewards, params.gamma)\n"
+                "    for s in range(params.cue_step, len(values) - 1):\n"
+                "        values[s] += params.alpha * deltas[s + 1]\n"
+                "    return deltas, values")
+    hostile("g-inplace/M2T2_Dopamine.ipynb", "", 3, tutorial="M2T2",
+            exercises=("my_td_errors", "expected_responses"), answers={"my_td_trial": in_place})
+    empty = ("if params.n_steps == 15:\n        return ()\n"
+             "    deltas = my_td_errors(values, rewards, params.gamma)\n"
+             "    new_values = np.array(values, dtype=float)\n"
+             "    for s in range(params.cue_step, len(new_values) - 1):\n"
+             "        new_values[s] += params.alpha * deltas[s + 1]\n"
+             "    return deltas, new_values")
+    hostile("g-empty/M2T2_Dopamine.ipynb", "", 3, tutorial="M2T2",
+            exercises=("my_td_errors", "expected_responses"), answers={"my_td_trial": empty})
 
 
 def write_cohort(cases_: list[Case], folder: Path, late: set[str] = frozenset()) -> None:
     """Write the cases into ``folder``; names in ``late`` get a 2030 modification time."""
     for case in cases_:
         path = folder / case.name
+        if case.folder_bytes is not None:
+            path = Path(os.fsdecode(os.fsencode(folder) + b"/" + case.folder_bytes)) / \
+                case.name.split("/", 1)[1]
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(case.data)
         stamp = 1_900_000_000 if case.name in late else 1_700_000_000

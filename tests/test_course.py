@@ -3,6 +3,7 @@ CLI's answers to the mistakes instructors make (the CLI is called in-process).""
 
 import contextlib
 import io
+import os
 import re
 import subprocess
 import sys
@@ -353,3 +354,36 @@ def test_a_killed_check_leaves_no_worker_or_kernel_running(tmp_path):
     _, alive = psutil.wait_procs(tree, timeout=15)
     alive = [p for p in alive if running(p)]
     assert not alive, [(p.pid, cmdline(p)) for p in alive]
+
+
+@pytest.mark.slow
+def test_check_passes_where_no_sandbox_can_run_and_grade_refuses(tmp_path):
+    """On a machine without bubblewrap (a fresh one, an instructor's laptop), ``neuroai
+    check`` still proves every invariant of a tutorial, delegation included (the kernel runs
+    unsandboxed but imports the library copy whose references raise) and says in one line
+    why there is no sandbox; ``neuroai grade`` refuses untrusted hand-ins there. bubblewrap
+    is hidden in a private mount namespace (``/dev/null`` over it), as a fresh machine has
+    none."""
+    import shutil
+
+    bwrap = shutil.which("bwrap")
+    if os.geteuid() != 0 or not bwrap or not shutil.which("unshare"):
+        pytest.skip("hiding bubblewrap takes root, unshare and an installed bubblewrap")
+    course = copy_course(tmp_path / "course")
+    (tmp_path / "in" / "ana").mkdir(parents=True)
+    shutil.copyfile(course.root / "tutorials" / "M1_Neurons" / "M1T1_LIF.ipynb",
+                    tmp_path / "in" / "ana" / "M1T1_LIF.ipynb")
+    cli = f"{sys.executable} -m neuroai_course.cli --root {course.root}"
+    script = (f"mount --bind /dev/null {bwrap} && "
+              f"{cli} check M1T1_LIF --force --strict; echo check-exit=$?; "
+              f"{cli} grade {tmp_path / 'in'} --out {tmp_path / 'out'}; echo grade-exit=$?")
+    proc = subprocess.run(["unshare", "--mount", "--", "sh", "-c", script],
+                          capture_output=True, text=True, timeout=600)
+    out = proc.stdout
+    assert "check-exit=0" in out, out + proc.stderr
+    assert "the grading sandbox is unavailable here (bubblewrap is not installed" in out, out
+    assert "M1T1_LIF: ok (checked)" in out, out
+    assert "grade-exit=1" in out, out
+    assert "cannot grade untrusted notebooks safely: bubblewrap is not installed" in \
+        proc.stderr, proc.stderr
+    assert not (tmp_path / "out" / "grades.csv").exists()

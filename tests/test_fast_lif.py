@@ -3,8 +3,8 @@ counts, with ``simulate(LIF, ...)`` as its fallback.
 
 Three independent checks of the spike counts: a straightforward step-by-step loop written
 here, the analytic count from the inter-spike interval, and the general time loop
-``simulate(LIF, ...)`` (numpy and torch). Then: the kernel and ``simulate`` agree bit for
-bit, and bad input is refused with a ValueError naming the parameter.
+``simulate(LIF, ...)`` (numpy and torch). Then: the kernel and ``simulate`` agree to within
+the rounding the arithmetic allows, and bad input is refused with a ValueError naming the parameter.
 """
 
 import dataclasses
@@ -46,6 +46,17 @@ def reference_counts(params, current, n_steps, method, dtype=np.float64):
     return counts, v
 
 
+def assert_voltages_close(got, want, p, dtype):
+    """Voltages of two implementations of the same update, to within the rounding its
+    arithmetic allows: each step adds at most a few ulp of |V| and the decay a damps earlier
+    errors, so they add up to at most (a few ulp) x 1 / (1 - a); an exp(-dt/tau) one ulp off
+    moves the fixed point b / (1 - a) by eps / (1 - a), relative."""
+    a = math.exp(-p.dt_ms / p.tau_m_ms) if p.method == "exact" else 1 - p.dt_ms / p.tau_m_ms
+    eps = float(np.finfo(dtype).eps)
+    np.testing.assert_allclose(got, want, rtol=0,
+                               atol=8 * eps / (1 - a) * max(1.0, float(np.abs(want).max())))
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("method", ["exact", "euler"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -56,7 +67,9 @@ def test_counts_equal_reference_loop(backend, method, dtype):
     res = simulate_lif_counts(p, current, 200.0, backend=backend, dtype=dtype)
     assert res.backend == backend
     np.testing.assert_array_equal(res.spike_counts, expected)
-    np.testing.assert_array_equal(res.v_mV, v_end)  # bit for bit, not only the counts
+    # Voltages not bit for bit: which exp and which vector instructions (fused multiply-add
+    # or not) run depends on the CPU; see assert_voltages_close.
+    assert_voltages_close(res.v_mV, v_end, p, dtype)
     assert expected.sum() > 1000  # the test exercises spiking
 
 
@@ -114,7 +127,7 @@ def test_counts_equal_torch_simulation_with_refractory_period(backend, method):
 @pytest.mark.parametrize("t_ref_ms", [0.0, 0.5])
 @pytest.mark.parametrize("method", ["exact", "euler"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_numba_kernel_equals_simulate_bit_for_bit_and_env_var_forces_simulate(
+def test_numba_kernel_equals_simulate_and_env_var_forces_simulate(
         t_ref_ms, method, dtype, monkeypatch):
     p = dataclasses.replace(BENCH, t_ref_ms=t_ref_ms, method=method)
     current = np.random.default_rng(3).uniform(0.5, 2.0, 777)
@@ -124,7 +137,7 @@ def test_numba_kernel_equals_simulate_bit_for_bit_and_env_var_forces_simulate(
     ref = simulate(LIF, p, current.astype(dtype), 150.0, v0_mV=v0.astype(dtype))
     np.testing.assert_array_equal(fast.spikes, ref.spikes)
     np.testing.assert_array_equal(fast.spike_counts, ref.spike_counts)
-    np.testing.assert_array_equal(fast.v_mV, ref.final_state.v_mV)
+    assert_voltages_close(fast.v_mV, ref.final_state.v_mV, p, dtype)
     assert fast.v_mV.dtype == dtype
     counts_only = simulate_lif_counts(p, current, 150.0, v0_mV=v0, backend="numba", dtype=dtype)
     np.testing.assert_array_equal(counts_only.spike_counts, ref.spike_counts)
@@ -133,7 +146,7 @@ def test_numba_kernel_equals_simulate_bit_for_bit_and_env_var_forces_simulate(
     slow = simulate_lif_counts(p, current, 150.0, v0_mV=v0, record_spikes=True, dtype=dtype)
     assert slow.backend == "simulate"
     np.testing.assert_array_equal(fast.spikes, slow.spikes)
-    np.testing.assert_array_equal(fast.v_mV, slow.v_mV)
+    assert_voltages_close(fast.v_mV, slow.v_mV, p, dtype)
     with pytest.raises(ValueError, match="backend"):
         simulate_lif_counts(p, current, 1.0, backend="numba")
 

@@ -7,6 +7,7 @@ graded alone, and every hostile one gets 0 on the exercises it faked.
 
 import datetime as dt
 import os
+import stat
 import subprocess
 import sys
 import zipfile
@@ -17,9 +18,11 @@ import pytest
 from conftest import ROOT, copy_course
 from grading_corpus import FULL, M2_FULL, cases, load_csv, write_cohort
 
+from neuroai_course import similarity
 from neuroai_course.grade import Limits, grade
 
 LATE = {"ivy/M1T1_LIF.ipynb"}
+SENTINEL = b"root's own file: no hand-in may change a byte of it or its mode\n"
 
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("bwrap")]
@@ -32,7 +35,11 @@ def cohort(tmp_path_factory):
     base = tmp_path_factory.mktemp("cohort")
     course = copy_course(base / "course")
     out = base / "out"
-    corpus = cases(course.root, out)
+    # A root-owned file outside the output and the course, which hostile hand-ins aim at.
+    sentinel = base / "sentinel"
+    sentinel.write_bytes(SENTINEL)
+    sentinel.chmod(0o600)
+    corpus = cases(course.root, out, sentinel)
     write_cohort(corpus, base / "in", late=LATE)
     # A symbolic link among the hand-ins: reported, never followed.
     (base / "in" / "zed").mkdir()
@@ -43,6 +50,7 @@ def cohort(tmp_path_factory):
     # report.csv neutralises a cell a spreadsheet would run ('=...' becomes "'=...")
     report = {r["input"].removeprefix("'"): r for r in load_csv(out / "report.csv")}
     grades = {(r["student"], r["tutorial"]): r for r in load_csv(out / "grades.csv")}
+    assert sentinel.read_bytes() == SENTINEL and stat.S_IMODE(sentinel.stat().st_mode) == 0o600
     return course, corpus, out, summary, report, grades
 
 
@@ -243,9 +251,52 @@ def test_honest_hand_ins_of_every_tutorial_are_graded_without_flags(tmp_path):
         nbformat.write(nbformat.read(t.student, 4), subs / "bo" / f"{t.id}.ipynb")
     grade(course, subs, tmp_path / "out", workers=2, limits=LIMITS, progress=False)
     report = load_csv(tmp_path / "out" / "report.csv")
-    assert {(r["status"], r["reason"]) for r in report} == {("graded", "")}, report
+    # answered with the course's own solutions: flagged as such, for a person to judge
+    assert {(r["student"], r["status"], r["reason"]) for r in report} == {
+        ("ann", "graded", similarity.REFERENCE), ("bo", "graded", "")}, report
     totals = {(r["student"], r["tutorial"]): (float(r["total"]), float(r["max"]))
               for r in load_csv(tmp_path / "out" / "grades.csv")}
     assert len(totals) == 2 * len(course.tutorials())
     for (student, tid), (total, top) in totals.items():
         assert total == (top if student == "ann" else 0), (student, tid, total, top)
+
+
+def test_the_output_folder_is_its_owners_only(cohort):
+    """Solutions and hidden tests (source/), the gradebook and students' work: mode 700."""
+    _, _, out, _, _, _ = cohort
+    assert stat.S_IMODE(out.stat().st_mode) == 0o700
+
+
+def test_hidden_tests_name_the_property_never_values_or_inputs(cohort):
+    _, _, out, _, report, grades = cohort
+    page = (out / "feedback" / "g-peek" / "M1T1_LIF.html").read_text()
+    # the euler_step written for the default parameters only fails the hidden check on
+    # other parameters: its label is shown, its expected value is not
+    assert "hidden test failed: euler_step with other parameters" in page, page
+    assert "SECRET-INPUT" not in page and "hidden test: fi_rate raised ValueError" in page
+    hidden = page.split("hidden test", 1)[1]
+    assert "expected" not in hidden and "-64.8" not in page
+    assert float(grades[("g-peek", "M1T1_LIF")]["total"]) == 0
+
+
+def test_run_enders_get_their_own_status_and_the_run_finishes(cohort):
+    _, _, out, _, report, grades = cohort
+    assert float(grades[("g-surrogate", "M1T1_LIF")]["total"]) == FULL - 2
+    page = (out / "feedback" / "g-surrogate" / "M1T1_LIF.html").read_text(encoding="utf-8")
+    assert "fi_rate raised ValueError: bad ? value" in page
+    assert float(grades[("g-deep", "M1T1_LIF")]["total"]) == FULL
+    assert float(grades[("José", "M1T1_LIF")]["total"]) == FULL
+    for name in ("cohort.html", "report.csv", "grades.csv"):
+        assert (out / name).is_file()
+    sleepy = report["g-sleep/M1T1_LIF.ipynb"]
+    assert sleepy["status"] == "timed out" and "a call of fi_rate" in sleepy["reason"]
+
+
+def test_identical_answers_are_flagged_for_a_person(cohort):
+    _, _, out, _, report, _ = cohort
+    assert "hand-in of twin-b" in report["twin-a/M1T1_LIF.ipynb"]["reason"]
+    assert "hand-in of twin-a" in report["twin-b/M1T1_LIF.ipynb"]["reason"]
+    assert similarity.REFERENCE in report["ana/M1T1_LIF.ipynb"]["reason"]
+    assert similarity.REFERENCE in report["cleo/M1T1_LIF.ipynb"]["reason"]  # one exercise
+    assert "identical to" not in report["jon/M1T1_LIF.ipynb"]["reason"]
+    assert "twin-a" in (out / "cohort.html").read_text(encoding="utf-8")

@@ -17,14 +17,14 @@ import psutil
 import pytest
 from conftest import ROOT
 
-from neuroai_course import sandbox
 from neuroai_course.grade import Grader, Limits
+from neuroai_course.grading import privileged, sandbox
 from neuroai_course.project import Course
 
 pytestmark = pytest.mark.slow
 
 PROBE = r'''
-import os, socket
+import ctypes, os, resource, socket
 
 def probe(paths, port):
     def can_read(p):
@@ -75,6 +75,9 @@ def probe(paths, port):
         "pid": os.getpid(),
         "shm_private": not os.listdir("/dev/shm"),
         "cwd_writable": os.access(os.getcwd(), os.W_OK),
+        "nproc": resource.getrlimit(resource.RLIMIT_NPROC)[0],
+        "nested_userns": ctypes.CDLL(None, use_errno=True).unshare(0x10000000) == 0,
+        "seccomp": next(l.split()[1] for l in status.splitlines() if l.startswith("Seccomp:")),
     }
 '''
 
@@ -146,6 +149,9 @@ def test_what_the_kernel_can_read_write_and_reach(bwrap, tmp_path):
     assert found["writable"] == [], f"writable system folders: {found['writable']}"
     assert found["cwd_writable"], "the private scratch folder must be writable"
     assert found["shm_private"] and found["hostname"] == "sandbox"
+    assert found["nproc"] == Limits().nproc, found  # RLIMIT_NPROC, beside the pids cgroup
+    assert not found["nested_userns"], "a nested user namespace could be made"
+    assert found["seccomp"] == "2", found  # 2: a seccomp filter is in force
     print("kernel's user as the host's ps shows it:", seen)
     if os.geteuid() == 0:
         # On the host the kernel (bubblewrap and everything below it) runs as nobody, and
@@ -213,7 +219,7 @@ def test_an_environment_under_tmp_is_not_hidden_by_the_private_tmp():
             "site_packages": ["/tmp/clone/.venv/lib/python3.11/site-packages"],
             "binds": [["/tmp/grade/library-M1T1", "/opt/neuroai/lib/neuroai_core"]],
             "python": "/usr/bin/python3"}
-    argv = sandbox.bwrap_argv(spec, "/tmp/grade/scratch/h1/connection.json")
+    argv = sandbox.bwrap_argv(spec, "/tmp/grade/conn/h1.json")
     tmp = max(i for i, a in enumerate(argv) if a == "/tmp" and argv[i - 1] == "--tmpfs")
     for path in (*spec["site_packages"], "/tmp/grade/library-M1T1", spec["scratch"]):
         assert argv.index(path) > tmp, (path, argv)
@@ -229,8 +235,6 @@ def test_an_environment_only_root_may_enter_is_reached_through_a_view(bwrap, mon
     import tempfile
     from pathlib import Path
 
-    from neuroai_course import grade_worker
-
     if os.geteuid() != 0:
         pytest.skip("only root drops to the sandbox user (as a user, bubblewrap runs as you)")
     private = Path(tempfile.mkdtemp(prefix="neuroai-private-env-"))
@@ -240,12 +244,12 @@ def test_an_environment_only_root_may_enter_is_reached_through_a_view(bwrap, mon
         (site / "reach_probe.py").write_text("VALUE = 'read through the view'\n")
         assert stat.S_IMODE(private.stat().st_mode) == 0o700
         # the premise: bubblewrap as the sandbox user cannot bind the folder by its path
-        direct = subprocess.run([*sandbox._drop_root(), "bwrap", "--ro-bind", "/", "/",
+        direct = subprocess.run([*sandbox.drop_root(), "bwrap", "--ro-bind", "/", "/",
                                  "--ro-bind", str(site), str(site), "true"],
                                 capture_output=True, text=True)
         assert direct.returncode != 0 and "Permission denied" in direct.stderr, direct
-        real = sandbox._site_packages()
-        monkeypatch.setattr(sandbox, "_site_packages", lambda: [*real, str(site)])
+        real = sandbox.site_packages()
+        monkeypatch.setattr(sandbox, "site_packages", lambda: [*real, str(site)])
         cell = "import reach_probe\n\ndef probe():\n    return reach_probe.VALUE\n"
         nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell)])
         grader = Grader(Course(ROOT), Limits(cell_timeout_s=120), 1)
@@ -255,7 +259,7 @@ def test_an_environment_only_root_may_enter_is_reached_through_a_view(bwrap, mon
             job["functions"] = ["probe"]
             job["tests"] = [{"grade_id": "probe", "points": 1.0,
                              "source": "assert probe() == 'read through the view'"}]
-            result = grade_worker.grade_handin(grader.localize(job))
+            result = privileged.grade_handin(grader.localize(job))
         finally:
             grader.close()
     finally:
@@ -271,3 +275,17 @@ def test_limits_reject_bad_values():
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(pytest.main([__file__, "-s"]))
+
+
+def test_a_limit_that_cannot_be_applied_stops_grading_in_one_line(bwrap, monkeypatch):
+    """Fail closed: where a cgroup cannot be made, grading refuses before any hand-in,
+    naming what is missing (it used to go on without the limit and still claim it)."""
+    from neuroai_course.project import CourseError
+
+    if os.geteuid() != 0:
+        pytest.skip("cgroups are made as root")
+    monkeypatch.setattr(privileged, "_cgroup_dirs", lambda name: {})
+    with pytest.raises(CourseError, match=r"^cannot grade untrusted notebooks safely: no "
+                                          r"cpu, memory, pids cgroup") as err:
+        Grader(Course(ROOT), Limits(), 1)
+    assert "\n" not in str(err.value)

@@ -13,8 +13,8 @@ import pytest
 from conftest import ROOT
 
 from neuroai_course import staging
+from neuroai_course.grading.limits import Limits
 from neuroai_course.project import Course
-from neuroai_course.sandbox import Limits
 
 
 def _mounted(path: Path) -> bool:
