@@ -203,13 +203,16 @@ def commands(folder: Path, host: str, port: int = PORT) -> dict[str, str]:
                 f"--tls-cert {shlex.quote(str(folder / cert))} "
                 f"--tls-key {shlex.quote(str(folder / key))}")
 
-    env = " ".join(f"{k}={v}" for k, v in SCHEDULER_ENV.items())
+    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in SCHEDULER_ENV.items())
     where = address(host, port)
+    # (--dashboard-address: the HTTP server that runs even with --no-dashboard, serving
+    # nothing with SCHEDULER_ENV's routes, listens on loopback, not on every interface)
+    http = "--no-dashboard --dashboard-address 127.0.0.1:0"
     return {
         "scheduler": f"{env} dask scheduler --protocol tls --host {shlex.quote(host)} "
-                     f"--port {port} --no-dashboard {tls('scheduler')}",
-        "worker": f"NEUROAI_COURSE=/path/to/the/course dask worker {where} --nworkers "
-                  f"$(nproc) --nthreads 1 --memory-limit 0 --no-dashboard {tls('worker')}",
+                     f"--port {port} {http} {tls('scheduler')}",
+        "worker": f"{env} NEUROAI_COURSE=/path/to/the/course dask worker {where} --nworkers "
+                  f"$(nproc) --nthreads 1 --memory-limit 0 {http} {tls('worker')}",
         "client": f"neuroai grade SUBMISSIONS --scheduler {where} "
                   f"--tls {shlex.quote(str(folder))}",
     }

@@ -60,17 +60,24 @@ PLUGIN = "neuroai-course"
 #: per thread), so that a hand-in queued behind one that kills its worker is not blamed.
 #: Workers skip Dask's statistical profiler and GIL monitor: background CPU that grows with
 #: the wall time of a hand-in (about 0.045 CPU s per second on a busy 2-core machine with
-#: them, 0.027 without, measured idle).
+#: them, 0.027 without, measured idle). The scheduler and the workers serve no HTTP route:
+#: even without a dashboard (``--no-dashboard``), each runs an HTTP server, without
+#: authentication and by default on all interfaces, whose pages show the workers, the tasks
+#: and the workers' logs; with no route it answers 404 to everything.
 SCHEDULER_CONFIG = {"distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
                     "distributed.scheduler.worker-saturation": 1.0,
                     "distributed.worker.profile.enabled": False,
-                    "distributed.admin.system-monitor.gil.enabled": False}
+                    "distributed.admin.system-monitor.gil.enabled": False,
+                    "distributed.scheduler.http.routes": [],
+                    "distributed.worker.http.routes": []}
 #: The same as environment variables, for ``dask scheduler`` and ``dask worker`` (see the
 #: instructor guide).
 SCHEDULER_ENV = {"DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": str(ALLOWED_FAILURES),
                  "DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION": "1.0",
                  "DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False",
-                 "DASK_DISTRIBUTED__ADMIN__SYSTEM_MONITOR__GIL__ENABLED": "False"}
+                 "DASK_DISTRIBUTED__ADMIN__SYSTEM_MONITOR__GIL__ENABLED": "False",
+                 "DASK_DISTRIBUTED__SCHEDULER__HTTP__ROUTES": "[]",
+                 "DASK_DISTRIBUTED__WORKER__HTTP__ROUTES": "[]"}
 COURSE_ENV = "NEUROAI_COURSE"
 
 

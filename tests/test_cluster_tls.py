@@ -269,21 +269,15 @@ def test_the_hand_grading_configuration_never_holds_the_password(tmp_path):
 # --- on loopback: who gets in -------------------------------------------------------------
 
 
-def _refused_raw(address: str, context: ssl.SSLContext | None) -> bool:
-    """Whether the scheduler at ``address`` closes a raw connection (TLS with ``context``,
-    or plain TCP sending bytes framed as Dask frames them) answering at most a TLS alert."""
+def _refused_raw(address: str, context: ssl.SSLContext) -> bool:
+    """Whether the scheduler at ``address`` ends a TLS connection made with ``context``
+    (bytes sent, nothing received but the end); a scheduler that accepted it would wait
+    for the rest of a Dask frame instead, and the read would time out."""
     host, port = address.split("://")[1].rsplit(":", 1)
     with socket.create_connection((host, int(port)), timeout=20) as raw:
         try:
-            if context is None:
-                raw.sendall((1).to_bytes(8, "little") + (64).to_bytes(8, "little")
-                            + b"\x81" * 64)
-                answer = b""
-                while chunk := raw.recv(1024):
-                    answer += chunk
-                return answer == b"" or answer[:1] == b"\x15"  # 0x15: a TLS alert record
             with context.wrap_socket(raw) as s:
-                s.sendall(b"\x00" * 16)
+                s.sendall((1).to_bytes(8, "little"))
                 return s.recv(1) == b""
         except (ssl.SSLError, ConnectionError):
             return True
@@ -304,25 +298,40 @@ def test_only_holders_of_the_cas_certificates_connect_submit_or_serve(tmp_path, 
         try:
             assert pool.client.submit(pow, 2, 10, pure=False).result(timeout=60) == 1024
             assert all(w.startswith("tls://") for w in pool.worker_addresses())
-            # plain TCP, Dask's or raw bytes: dropped
+            # plain TCP (Dask's client, which test_a_plain_tcp_scheduler_is_used_when_told
+            # shows connecting to a TCP scheduler): refused
             with pytest.raises((OSError, TimeoutError, AssertionError)):
                 Client(c.address.replace("tls://", "tcp://"), timeout="3s")
-            assert _refused_raw(c.address, None)
             # TLS without a client certificate: the handshake fails
             anonymous = ssl.create_default_context(cafile=str(tls / "ca.pem"))
             anonymous.check_hostname = False
             assert _refused_raw(c.address, anonymous)
-            # a certificate of another CA: refused
+            # a certificate of another CA: refused, by the client (it does not trust the
+            # scheduler) and, when the client trusts ours (ca.pem is no secret), by the
+            # scheduler
             with pytest.raises(OSError, match="certificate"):
                 Client(c.address, timeout="5s", security=certs.folder_security(other_ca))
-            # a worker of another CA does not join (it would receive hand-ins)
+            log = c.folder / "scheduler.log"
+            with pytest.raises(OSError, match="certificate|closed"):
+                Client(c.address, timeout="5s", security=certs.client_security(
+                    tls / "ca.pem", other_ca / "client.pem", other_ca / "client-key.pem"))
+            assert "unable to get local issuer certificate" in log.read_text()
+            # a worker with a certificate of another CA (trusting ours: ca.pem is no
+            # secret) does not join, it would receive hand-ins: the scheduler refuses it
+            rogue = tmp_path / "rogue"
+            rogue.mkdir()
+            (rogue / "ca.pem").write_bytes((tls / "ca.pem").read_bytes())
+            for name in ("worker.pem", "worker-key.pem"):
+                (rogue / name).write_bytes((other_ca / name).read_bytes())
+            os.chmod(rogue / "worker-key.pem", 0o600)
             before = pool.worker_addresses()
-            c.add_worker(tls=other_ca, wait=False)
-            log = c.folder / f"worker{len(c.procs) - 1}.log"
+            refusals = log.read_text(errors="replace").count("TLS handshake failed")
+            c.add_worker(tls=rogue, wait=False)
             deadline = time.time() + 90
-            while "certificate" not in log.read_text(errors="replace").lower():
+            while log.read_text(errors="replace").count("TLS handshake failed") <= refusals:
                 assert time.time() < deadline, log.read_text(errors="replace")
                 time.sleep(0.5)
+            time.sleep(2)  # a worker let in would have registered by now
             assert pool.worker_addresses() == before
             # the scheduler saw one client (ours) and no task but ours
             seen = pool.client.run_on_scheduler(
@@ -337,8 +346,35 @@ def test_only_holders_of_the_cas_certificates_connect_submit_or_serve(tmp_path, 
         c.close()
 
 
+def _listening(pids: list[int]) -> list[tuple[str, int]]:
+    """The TCP addresses the processes ``pids`` listen on."""
+    import psutil
+
+    found = []
+    for pid in pids:
+        for conn in psutil.Process(pid).net_connections(kind="tcp"):
+            if conn.status == psutil.CONN_LISTEN:
+                found.append((conn.laddr.ip, conn.laddr.port))
+    return found
+
+
+def _http_status(port: int, path: str) -> int | None:
+    """The HTTP status 127.0.0.1:``port`` answers a GET of ``path`` with (None: no HTTP)."""
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("GET", path)
+        return conn.getresponse().status
+    except (OSError, http.client.HTTPException):
+        return None
+    finally:
+        conn.close()
+
+
 @pytest.mark.slow
-def test_the_local_cluster_runs_on_tls_on_loopback_without_a_dashboard():
+def test_the_local_cluster_runs_on_tls_on_loopback_and_serves_no_page():
+    import psutil
     from distributed import Client
 
     pool = Pool(1, root=str(ROOT))
@@ -347,12 +383,18 @@ def test_the_local_cluster_runs_on_tls_on_loopback_without_a_dashboard():
         address = pool.cluster.scheduler_address
         assert address.startswith("tls://127.0.0.1:"), address
         assert all(w.startswith("tls://127.0.0.1:") for w in pool.worker_addresses())
-        assert pool.cluster.dashboard_link is None or pool.cluster.dashboard_link == ""
-        assert "dashboard" not in pool.cluster.scheduler.services
         assert pool.client.submit(pow, 3, 3, pure=False).result(timeout=60) == 27
-        with pytest.raises((OSError, TimeoutError, AssertionError)):
+        me = psutil.Process()
+        ports = _listening([me.pid] + [p.pid for p in me.children(recursive=True)])
+        assert len(ports) >= 3, ports  # the scheduler, a nanny, a worker: TLS, HTTP
+        assert {ip for ip, _ in ports} == {"127.0.0.1"}, ports  # nothing on all interfaces
+        # Dask's HTTP server runs even without a dashboard; it must serve no page (these
+        # answer 200 on a scheduler with Dask's default routes)
+        for _, port in ports:
+            for path in ("/json/counts.json", "/info/main/workers.html", "/metrics"):
+                assert _http_status(port, path) in (None, 404), (port, path)
+        with pytest.raises((OSError, TimeoutError, AssertionError)):  # plain TCP
             Client(address.replace("tls://", "tcp://"), timeout="3s")
-        assert _refused_raw(address, None)
     finally:
         pool.close()
 
