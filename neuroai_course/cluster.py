@@ -63,7 +63,7 @@ PLUGIN = "neuroai-course"
 #: them, 0.027 without, measured idle). The scheduler and the workers serve no HTTP route:
 #: even without a dashboard (``--no-dashboard``), each runs an HTTP server, without
 #: authentication and by default on all interfaces, whose pages show the workers, the tasks
-#: and the workers' logs; with no route it answers 404 to everything.
+#: and their errors, the workers' logs and call stacks; with no route it answers 404.
 SCHEDULER_CONFIG = {"distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
                     "distributed.scheduler.worker-saturation": 1.0,
                     "distributed.worker.profile.enabled": False,
