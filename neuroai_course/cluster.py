@@ -296,7 +296,11 @@ class Pool:
                                             processes=True, memory_limit=0,
                                             silence_logs=logging.ERROR,
                                             security=Security.temporary(), protocol="tls",
-                                            dashboard_address=None, host="127.0.0.1")
+                                            host="127.0.0.1",
+                                            # no dashboard; Dask's HTTP server (no route,
+                                            # see SCHEDULER_CONFIG) on any free port
+                                            dashboard_address="127.0.0.1:0",
+                                            scheduler_kwargs={"dashboard": False})
             self.client = Client(self.cluster)
         self.client.register_plugin(CourseSite(), name=PLUGIN)
         self.client.subscribe_topic(TOPIC, self._started)

@@ -391,7 +391,7 @@ def test_the_local_cluster_runs_on_tls_on_loopback_and_serves_no_page():
         # Dask's HTTP server runs even without a dashboard; it must serve no page (these
         # answer 200 on a scheduler with Dask's default routes)
         for _, port in ports:
-            for path in ("/json/counts.json", "/info/main/workers.html", "/metrics"):
+            for path in ("/status", "/json/counts.json", "/info/main/workers.html", "/metrics"):
                 assert _http_status(port, path) in (None, 404), (port, path)
         with pytest.raises((OSError, TimeoutError, AssertionError)):  # plain TCP
             Client(address.replace("tls://", "tcp://"), timeout="3s")
