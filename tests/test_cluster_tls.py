@@ -14,6 +14,8 @@ line (`--db`), taking it from `NEUROAI_DB_URL` or a private `--db-file` instead.
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import socket
 import ssl
 import time
@@ -156,6 +158,57 @@ def test_certs_never_replaces_a_ca_unasked_and_prints_the_commands(tmp_path):
     assert neuroai(ROOT, "certs", folder, "--force").returncode == 0
     assert (folder / "ca.pem").read_bytes() != first
     assert_one_line_error(neuroai(ROOT, "certs", tmp_path / "x", "--days", "0"), "--days")
+
+
+def _command_lines(text: str, starts: tuple[str, ...]) -> list[str]:
+    """The commands starting with one of ``starts`` in the ``bash`` blocks of ``text``
+    (continuation lines joined; what follows a redirection, a quote or ``&&`` cut)."""
+    found = []
+    for block in re.findall(r"```bash\n(.*?)```", text, re.S):
+        for line in block.replace("\\\n", " ").splitlines():
+            for start in starts:
+                i = line.find(start)
+                if i >= 0:
+                    found.append(re.split(r" >|'|&&|#", line[i:])[0])
+    return found
+
+
+def _parse(command: str, tls: Path) -> None:
+    """Parse ``command`` (``dask scheduler``, ``dask worker`` or ``neuroai``) with the
+    program's own parser, its certificate paths pointing at the files of ``tls``."""
+    from distributed.cli.dask_scheduler import main as dask_scheduler
+    from distributed.cli.dask_worker import main as dask_worker
+
+    from neuroai_course.cli import parser
+
+    command = re.sub(r"\S*/((ca|scheduler|worker|client)(-key)?\.pem)", rf"{tls}/\1", command)
+    args = shlex.split(command.replace("$(nproc)", "4"))
+    if args[:2] == ["dask", "scheduler"]:
+        dask_scheduler.make_context("dask scheduler", args[2:])
+    elif args[:2] == ["dask", "worker"]:
+        dask_worker.make_context("dask worker", args[2:])
+    else:
+        parser().parse_args(args[1:])
+
+
+def test_the_printed_and_documented_commands_parse(tls, tmp_path):
+    """The commands `neuroai certs` prints and those of the guide's cluster and gradebook
+    sections, parsed by `dask scheduler`, `dask worker` and `neuroai` themselves."""
+    printed = certs.commands(tls, "sched.example.org")
+    for command in printed.values():
+        _parse(command[command.find("dask "):] if "dask " in command else command, tls)
+    guide = (ROOT / "book" / "instructor.md").read_text()
+    sections = guide.split("## Grading a cohort", 1)[1].split("\n## The cohort report")[0]
+    commands = _command_lines(sections, ("dask scheduler", "dask worker", "neuroai "))
+    kinds = {" ".join(c.split()[:2]) for c in commands}
+    assert {"dask scheduler", "dask worker", "neuroai grade", "neuroai certs"} <= kinds, kinds
+    for command in commands:
+        _parse(command, tls)
+    for command in [c for c in commands if c.startswith("dask ")] + [
+            printed["scheduler"], printed["worker"]]:
+        assert "--tls-ca-file" in command and "--no-dashboard" in command, command
+    grade = [c for c in commands if c.startswith("neuroai grade") and "--scheduler" in c]
+    assert grade and all("tls://" in c and "--tls " in c for c in grade), grade
 
 
 # --- neuroai grade: what it accepts ---------------------------------------------------------
