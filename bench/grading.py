@@ -17,6 +17,8 @@ processes (what ``neuroai grade --workers N`` starts and stops for each run, its
 included in the wall time and the client's CPU), and a loopback cluster of 2 workers (a
 ``dask scheduler`` and two ``dask worker`` processes started before the run, as on other
 machines: ``--scheduler``; the scheduler's own CPU, in its own process, is not counted).
+All three on mutual TLS, as graded: the local cluster on its temporary certificates, the
+loopback cluster on certificates of ``neuroai certs``.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from conftest import copy_course  # noqa: E402
 from grading_corpus import Case, cases, write_cohort  # noqa: E402
 
-from neuroai_course import notebooks  # noqa: E402
+from neuroai_course import certs, notebooks  # noqa: E402
 from neuroai_course.cluster import SCHEDULER_ENV  # noqa: E402
 from neuroai_course.grade import grade  # noqa: E402
 from neuroai_course.grading.sandbox import kernel_env  # noqa: E402
@@ -56,28 +58,40 @@ def cohort(course_root: Path, n: int) -> list[Case]:
     return out
 
 
-def loopback(folder: Path, course_root: Path, workers: int) -> tuple[str, list]:
-    """A ``dask scheduler`` and ``workers`` ``dask worker`` processes on 127.0.0.1."""
+def loopback(folder: Path, course_root: Path, workers: int) -> tuple[str, list, object]:
+    """A ``dask scheduler`` and ``workers`` ``dask worker`` processes on 127.0.0.1, on TLS;
+    its address, the processes, and the client's ``Security``."""
     from distributed import Client
+
+    tls = folder / "tls"
+    certs.write(tls, force=True)
+
+    def tls_args(role: str) -> list[str]:
+        return ["--tls-ca-file", str(tls / "ca.pem"), "--tls-cert", str(tls / f"{role}.pem"),
+                "--tls-key", str(tls / f"{role}-key.pem")]
+
+    security = certs.folder_security(tls)
 
     env = {**os.environ, **SCHEDULER_ENV, "NEUROAI_COURSE": str(course_root),
            "PYTHONPATH": str(ROOT)}
     file = folder / "scheduler.json"
     log = open(folder / "cluster.log", "ab")
-    procs = [subprocess.Popen([sys.executable, "-m", "dask", "scheduler", "--host",
-                               "127.0.0.1", "--port", "0", "--no-dashboard",
-                               "--scheduler-file", str(file)], stdout=log, stderr=log, env=env)]
+    procs = [subprocess.Popen([sys.executable, "-m", "dask", "scheduler", "--protocol", "tls",
+                               "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                               "--scheduler-file", str(file), *tls_args("scheduler")],
+                              stdout=log, stderr=log, env=env)]
     while not file.exists():
         time.sleep(0.2)
     address = json.loads(file.read_text())["address"]
     for _ in range(workers):
         procs.append(subprocess.Popen([sys.executable, "-m", "dask", "worker", address,
                                        "--nthreads", "1", "--memory-limit", "0",
-                                       "--no-dashboard", "--host", "127.0.0.1"],
+                                       "--no-dashboard", "--host", "127.0.0.1",
+                                       *tls_args("worker")],
                                       stdout=log, stderr=log, env=env))
-    with Client(address) as client:
+    with Client(address, security=security) as client:
         client.wait_for_workers(workers, timeout=300)
-    return address, procs
+    return address, procs, security
 
 
 def main() -> None:
@@ -108,12 +122,13 @@ def main() -> None:
         own_s, own_cpu = sorted(runs)[1], sorted(cpus)[1]
         rows = []
         for how, workers in (("local", 1), ("local", 2), ("loopback", 2)):
-            address, procs = (loopback(work, course.root, workers) if how == "loopback"
-                              else (None, []))
+            address, procs, security = (loopback(work, course.root, workers)
+                                        if how == "loopback" else (None, [], None))
             start = time.perf_counter()
             try:
                 summary = grade(course, work / "in", work / f"out-{how}{workers}",
-                                workers=workers, progress=False, scheduler=address)
+                                workers=workers, progress=False, scheduler=address,
+                                security=security)
             finally:
                 for proc in reversed(procs):
                     proc.terminate()

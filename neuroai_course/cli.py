@@ -1,5 +1,5 @@
 """The ``neuroai`` command: new, release, check, book, grade, report, finalize, export,
-publish, build.
+publish, build, certs.
 
 Mistakes an instructor makes end as one line on stderr (``neuroai: error: ...``) and
 exit status 1; no traceback.
@@ -103,6 +103,76 @@ def _book(course: Course, args) -> int:
     return 0
 
 
+#: The environment variable that holds a gradebook URL with a password (never on argv).
+DB_ENV = "NEUROAI_DB_URL"
+
+
+def _db_url(args, environment: bool = True) -> str | None:
+    """The gradebook URL: ``--db`` (refused if it holds a password: the command line of a
+    process is visible to every user of the machine), ``--db-file`` (a file only its owner
+    may read, holding the URL), else :data:`DB_ENV` (``environment``), else ``None``."""
+    import os
+
+    from neuroai_course.certs import readable
+    from neuroai_course.handgrade import has_password
+
+    if args.db and args.db_file:
+        raise CourseError("give --db or --db-file, not both")
+    if args.db:
+        if has_password(args.db):
+            raise CourseError(f"--db holds a password, which any user of this machine can "
+                              f"read on the command line: put the URL in the environment "
+                              f"variable {DB_ENV} or in a file given with --db-file "
+                              f"(chmod 600)")
+        return args.db
+    if args.db_file:
+        path = readable("--db-file", args.db_file, secret=True)
+        lines = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines()
+                 if ln.strip() and not ln.lstrip().startswith("#")]
+        if len(lines) != 1:
+            raise CourseError(f"--db-file {path}: expected one line, the gradebook URL "
+                              f"(found {len(lines)})")
+        return lines[0]
+    if environment and os.environ.get(DB_ENV, "").strip():
+        return os.environ[DB_ENV].strip()
+    return None
+
+
+def _cluster_security(args):
+    """The ``security`` for :func:`~neuroai_course.grade.grade` from ``--tls``,
+    ``--tls-ca/--tls-cert/--tls-key`` and ``--insecure-cluster``, checked before anything
+    is read (one-line errors naming the option)."""
+    from neuroai_course import certs
+    from neuroai_course.cluster import INSECURE, remote_security
+
+    files = {"--tls-ca": args.tls_ca, "--tls-cert": args.tls_cert, "--tls-key": args.tls_key}
+    given = [k for k, v in files.items() if v is not None] + (["--tls"] if args.tls else [])
+    if not args.scheduler:
+        extra = given + (["--insecure-cluster"] if args.insecure_cluster else [])
+        if extra:
+            raise CourseError(f"{', '.join(extra)}: only with --scheduler (the local cluster "
+                              "makes its own certificates for each run)")
+        return None
+    if args.insecure_cluster:
+        if given:
+            raise CourseError(f"give either --insecure-cluster or {', '.join(given)}, not both")
+        remote_security(args.scheduler, INSECURE)  # refuses a tls:// address
+        return INSECURE
+    if args.tls and len(given) > 1:
+        raise CourseError("give either --tls DIR or --tls-ca, --tls-cert and --tls-key")
+    if args.tls:
+        security = certs.folder_security(args.tls)
+    elif given:
+        missing = [k for k, v in files.items() if v is None]
+        if missing:
+            raise CourseError(f"{', '.join(given)} without {', '.join(missing)}: give all "
+                              "three (or --tls DIR)")
+        security = certs.client_security(args.tls_ca, args.tls_cert, args.tls_key)
+    else:
+        security = None
+    return remote_security(args.scheduler, security)
+
+
 def _grade(course: Course, args) -> int:
     import datetime as dt
 
@@ -120,10 +190,11 @@ def _grade(course: Course, args) -> int:
                         mem_mb=args.mem_mb)
     except ValueError as err:
         raise CourseError(str(err)) from None
+    security = _cluster_security(args)
     summary = grade(course, args.submissions, args.out, tutorial=args.tutorial,
-                    workers=args.workers, db=args.db, pattern=args.pattern,
+                    workers=args.workers, db=_db_url(args), pattern=args.pattern,
                     deadline=deadline, limits=limits, unsandboxed=args.unsandboxed,
-                    scheduler=args.scheduler)
+                    scheduler=args.scheduler, security=security)
     print(summary.line())
     print(summary.isolation)
     print(f"grades: {args.out / 'grades.csv'}; report: {args.out / 'report.csv'}; "
@@ -145,7 +216,7 @@ def _report(course: Course, args) -> int:
 def _finalize(course: Course, args) -> int:
     from neuroai_course.finalize import finalize
 
-    done = finalize(course, args.out, db=args.db)
+    done = finalize(course, args.out, db=_db_url(args, environment=False))
     print(f"{done['pages']} feedback pages and {args.out / 'grades.csv'} rewritten with the "
           f"hand grades; {len(done['waiting'])} written answers still wait for a score")
     for student, tid, gid in done["waiting"][:20]:
@@ -168,6 +239,25 @@ def _export(course: Course, args) -> int:
     done = export(args.out, roster_path=args.roster)
     print(f"written in {args.out / 'lms'}: {', '.join(done['written'])}")
     print("roster: " + ", ".join(f"{n} {k}" for k, n in sorted(done["counts"].items())))
+    return 0
+
+
+def _certs(course: Course | None, args) -> int:
+    from neuroai_course import certs
+
+    hosts = args.host or list(certs.DEFAULT_HOSTS)
+    paths = certs.write(args.dir, hosts=hosts, days=args.days, force=args.force)
+    for path in paths.values():
+        print(f"wrote  {path}")
+    lines = certs.commands(args.dir, hosts[0], args.port)
+    print(f"\nKeep ca-key.pem here. Copy ca.pem and a role's .pem and -key.pem to "
+          f"{Path(args.dir).resolve()} on the machines of that role, keys mode 600 and owned "
+          f"by the user that runs the role (e.g. with install -m 600), never into the course "
+          f"folder.\n"
+          f"\nThe scheduler on {hosts[0]} (port {args.port}; only peers with a certificate "
+          f"signed by this CA get past the handshake):\n  {lines['scheduler']}\n"
+          f"Each worker machine (ca.pem, worker.pem, worker-key.pem):\n  {lines['worker']}\n"
+          f"Your machine (ca.pem, client.pem, client-key.pem):\n  {lines['client']}")
     return 0
 
 
@@ -219,8 +309,8 @@ def parser() -> argparse.ArgumentParser:
     grd.add_argument("submissions", type=Path)
     grd.add_argument("--tutorial", default=None, help="only this tutorial (default: by content)")
     grd.add_argument("--workers", type=int, default=1, help="parallel grading processes")
-    grd.add_argument("--db", default=None,
-                     help="gradebook SQLAlchemy URL (default: sqlite in the output folder)")
+    _db(grd, "gradebook SQLAlchemy URL without a password (default: $NEUROAI_DB_URL, else "
+             "sqlite in the output folder)")
     grd.add_argument("--out", type=Path, default=Path("grading"), help="output folder")
     grd.add_argument("--pattern", default=LMS_PATTERN,
                      help="regex for flat LMS names with groups student, attempt, file")
@@ -231,8 +321,21 @@ def parser() -> argparse.ArgumentParser:
     grd.add_argument("--unsandboxed", action="store_true",
                      help="run notebooks without the sandbox (only for notebooks you trust)")
     grd.add_argument("--scheduler", default=None,
-                     help="grade on the workers of this Dask scheduler (tcp://HOST:PORT); "
-                          "default: a local cluster of --workers processes")
+                     help="grade on the workers of this Dask scheduler (tls://HOST:PORT); "
+                          "default: a local cluster of --workers processes (on TLS too)")
+    grd.add_argument("--tls", type=Path, default=None, metavar="DIR",
+                     help="the folder written by 'neuroai certs': ca.pem, client.pem and "
+                          "client-key.pem for --scheduler")
+    grd.add_argument("--tls-ca", type=Path, default=None, metavar="FILE",
+                     help="the cluster's CA certificate (PEM), instead of --tls")
+    grd.add_argument("--tls-cert", type=Path, default=None, metavar="FILE",
+                     help="the client's certificate (PEM), instead of --tls")
+    grd.add_argument("--tls-key", type=Path, default=None, metavar="FILE",
+                     help="the client's key (PEM, mode 600), instead of --tls")
+    grd.add_argument("--insecure-cluster", action="store_true",
+                     help="allow a tcp:// scheduler without TLS: whoever reaches it runs "
+                          "code on the workers, reads hand-ins and hidden tests and forges "
+                          "grades")
     grd.set_defaults(func=_grade)
     rep = sub.add_parser("report", help="write cohort.html again from a grading output folder")
     rep.add_argument("out", type=Path, help="the output folder of 'neuroai grade'")
@@ -240,8 +343,7 @@ def parser() -> argparse.ArgumentParser:
     fin = sub.add_parser("finalize", help="read the hand grades back from the gradebook: "
                          "grades.csv and feedback pages again")
     fin.add_argument("out", type=Path, help="the output folder of 'neuroai grade'")
-    fin.add_argument("--db", default=None,
-                     help="gradebook URL (default: the folder's nbgrader_config.py)")
+    _db(fin, "gradebook URL without a password (default: the folder's nbgrader_config.py)")
     fin.set_defaults(func=_finalize)
     pub = sub.add_parser("publish", help="write the public, student-facing tree into DEST")
     pub.add_argument("dest", type=Path, help="a checkout of the public repository")
@@ -259,7 +361,25 @@ def parser() -> argparse.ArgumentParser:
     _budgets(build)
     _force(build, "ignore every cache: release, check and build everything")
     build.set_defaults(func=_build)
+    crt = sub.add_parser("certs", help="write a CA and the TLS certificates of a grading "
+                         "cluster's scheduler, workers and client")
+    crt.add_argument("dir", type=Path, help="the folder to write them in")
+    crt.add_argument("--host", action="append", default=None, metavar="NAME",
+                     help="a host name or IP address of the scheduler (repeat for several; "
+                          "default: localhost and 127.0.0.1); the first goes in the commands")
+    crt.add_argument("--days", type=int, default=365, help="validity in days")
+    crt.add_argument("--port", type=int, default=8786, help="the scheduler's port, for the "
+                     "printed commands")
+    _force(crt, "replace the files of an earlier run (a new CA: every machine needs the "
+           "new files)")
+    crt.set_defaults(func=_certs, needs_course=False)
     return p
+
+
+def _db(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--db", default=None, help=what)
+    p.add_argument("--db-file", type=Path, default=None, metavar="FILE",
+                   help="a file (mode 600) holding the gradebook URL, e.g. one with a password")
 
 
 def _budgets(p: argparse.ArgumentParser) -> None:
@@ -282,6 +402,8 @@ def _force(p: argparse.ArgumentParser, what: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
+        if not getattr(args, "needs_course", True):
+            return args.func(None, args)
         course = Course.at(args.root) if args.root else Course.find()
         return args.func(course, args)
     except CourseError as err:

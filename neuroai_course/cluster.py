@@ -3,7 +3,7 @@
 The client (``neuroai grade``) collects, identifies and repairs the hand-ins, then sends one
 job per hand-in to the workers of a ``distributed`` cluster: the local machine's
 (``LocalCluster`` of ``--workers`` processes, one thread each) or any cluster given by
-``--scheduler tcp://HOST:PORT`` (``dask scheduler`` / ``dask worker`` on several machines,
+``--scheduler tls://HOST:PORT`` (``dask scheduler`` / ``dask worker`` on several machines,
 a Slurm queue...). A job is plain data: the notebook's kernel cells, the tutorial's test
 cells, the exercise function names, the limits, the tutorial id and the fingerprint of the
 course the client grades with. It names no file of the client's machine.
@@ -20,6 +20,15 @@ the test cells, exercise functions and references, with ``neuroai_core.__version
 worker whose fingerprint differs from the client's refuses the run with one line naming
 the worker and what differs. A worker that joins later checks each job's fingerprint
 before grading it and fails the job (which stops the run) on a mismatch.
+
+Authentication: every connection of the cluster is mutual TLS. The local cluster runs on
+certificates made in memory for the run (:meth:`distributed.security.Security.temporary`),
+its scheduler on 127.0.0.1 and without a dashboard. A remote scheduler is reached only as
+``tls://`` with the client's certificate signed by the cluster's CA (``neuroai certs``,
+:mod:`neuroai_course.certs`); a plain ``tcp://`` scheduler, which anyone who reaches it can
+use to run code on the workers, read the hand-ins and hidden tests, and hand this process
+forged (pickled) results, only when the caller says so with :data:`INSECURE`
+(``--insecure-cluster``).
 
 Faults: a worker that dies mid-hand-in loses nothing; the scheduler gives its hand-ins to
 another worker, and the client records each result once. Every start of a hand-in is
@@ -51,18 +60,63 @@ PLUGIN = "neuroai-course"
 #: per thread), so that a hand-in queued behind one that kills its worker is not blamed.
 #: Workers skip Dask's statistical profiler and GIL monitor: background CPU that grows with
 #: the wall time of a hand-in (about 0.045 CPU s per second on a busy 2-core machine with
-#: them, 0.027 without, measured idle).
+#: them, 0.027 without, measured idle). The scheduler and the workers serve no HTTP route:
+#: even without a dashboard (``--no-dashboard``), each runs an HTTP server, without
+#: authentication and by default on all interfaces, whose pages show the workers, the tasks
+#: and their errors, the workers' logs and call stacks; with no route it answers 404.
 SCHEDULER_CONFIG = {"distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
                     "distributed.scheduler.worker-saturation": 1.0,
                     "distributed.worker.profile.enabled": False,
-                    "distributed.admin.system-monitor.gil.enabled": False}
+                    "distributed.admin.system-monitor.gil.enabled": False,
+                    "distributed.scheduler.http.routes": [],
+                    "distributed.worker.http.routes": []}
 #: The same as environment variables, for ``dask scheduler`` and ``dask worker`` (see the
 #: instructor guide).
 SCHEDULER_ENV = {"DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": str(ALLOWED_FAILURES),
                  "DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION": "1.0",
                  "DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False",
-                 "DASK_DISTRIBUTED__ADMIN__SYSTEM_MONITOR__GIL__ENABLED": "False"}
+                 "DASK_DISTRIBUTED__ADMIN__SYSTEM_MONITOR__GIL__ENABLED": "False",
+                 "DASK_DISTRIBUTED__SCHEDULER__HTTP__ROUTES": "[]",
+                 "DASK_DISTRIBUTED__WORKER__HTTP__ROUTES": "[]"}
 COURSE_ENV = "NEUROAI_COURSE"
+
+
+class Insecure:
+    """The caller's explicit consent to a scheduler without TLS (``--insecure-cluster``)."""
+
+    def __repr__(self) -> str:
+        return "INSECURE"
+
+
+#: Pass as ``security`` to grade on a plain ``tcp://`` scheduler.
+INSECURE = Insecure()
+
+
+def remote_security(scheduler: str, security):
+    """The :class:`~distributed.security.Security` to reach ``scheduler`` with, after the
+    checks of the module docstring; a one-line :class:`CourseError` if it is refused.
+    ``security``: a ``Security`` holding the client's CA, certificate and key, or
+    :data:`INSECURE`, or ``None`` (then refused)."""
+    from distributed.security import Security
+
+    scheme = scheduler.split("://", 1)[0] if "://" in scheduler else "tcp"
+    if security is INSECURE:
+        if scheme == "tls":
+            raise CourseError(f"--scheduler {scheduler} is a TLS address: give its "
+                              "certificates (--tls DIR), not --insecure-cluster")
+        return Security(require_encryption=False)
+    if scheme != "tls":
+        raise CourseError(f"--scheduler {scheduler}: refused, a scheduler without TLS lets "
+                          "anyone who reaches it run code on the workers and forge grades; "
+                          "start it with the certificates of 'neuroai certs' and give "
+                          "tls://HOST:PORT with --tls DIR (or, on a network you trust "
+                          "entirely, --insecure-cluster)")
+    if not isinstance(security, Security) or not (
+            security.tls_ca_file and security.tls_client_cert):
+        raise CourseError(f"--scheduler {scheduler}: give the client's certificates: --tls "
+                          "DIR (written by 'neuroai certs') or --tls-ca, --tls-cert and "
+                          "--tls-key")
+    return security
 
 
 class CourseMismatch(CourseError):
@@ -206,6 +260,8 @@ class Pool:
     workers: int
     scheduler: str | None = None
     root: str | None = None  # the course folder the local cluster's workers grade with
+    #: for ``scheduler``: see :func:`remote_security`; the local cluster makes its own
+    security: object = None
     client: object = None
     cluster: object = None
     starts: dict[str, list[str]] = field(default_factory=dict)
@@ -213,9 +269,17 @@ class Pool:
     def start(self) -> None:
         import dask
         from distributed import Client, LocalCluster
+        from distributed.security import Security
 
         if self.scheduler:
-            self.client = Client(self.scheduler, timeout="30s")
+            security = remote_security(self.scheduler, self.security)
+            try:
+                self.client = Client(self.scheduler, timeout="30s", security=security)
+            except (OSError, TimeoutError) as err:
+                first = (str(err).splitlines() or [type(err).__name__])[0]
+                raise CourseError(f"cannot reach the scheduler {self.scheduler} ({first}); "
+                                  "is it running, and were the client's certificates "
+                                  "signed by its CA?") from None
             try:
                 self.client.run_on_scheduler(_configure_scheduler, ALLOWED_FAILURES)
             except Exception as err:  # the scheduler's machine lacks neuroai_course
@@ -223,11 +287,17 @@ class Pool:
                 print(f"neuroai: warning: could not configure the scheduler ({err}); start "
                       f"it with {env}", file=sys.stderr)
         else:
+            # TLS on loopback too: another user of this machine could otherwise connect
             with dask.config.set(SCHEDULER_CONFIG):
                 self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
                                             processes=True, memory_limit=0,
                                             silence_logs=logging.ERROR,
-                                            dashboard_address=":0", host="127.0.0.1")
+                                            security=Security.temporary(), protocol="tls",
+                                            host="127.0.0.1",
+                                            # no dashboard; Dask's HTTP server (no route,
+                                            # see SCHEDULER_CONFIG) on any free port
+                                            dashboard_address="127.0.0.1:0",
+                                            scheduler_kwargs={"dashboard": False})
             self.client = Client(self.cluster)
         self.client.register_plugin(CourseSite(), name=PLUGIN)
         self.client.subscribe_topic(TOPIC, self._started)

@@ -173,14 +173,15 @@ class Grader(Stage):
 
     def __init__(self, course: Course, limits: Limits, workers: int,
                  unsandboxed: bool = False, why_unsafe: str | None = None,
-                 scheduler: str | None = None) -> None:
+                 scheduler: str | None = None, security=None) -> None:
         """``why_unsafe``: as for :class:`Stage`. ``scheduler``: a Dask scheduler's address
-        (``tcp://HOST:PORT``) to grade on its workers; ``None``: a local cluster of
+        (``tls://HOST:PORT``) to grade on its workers, reached with ``security`` (see
+        :func:`neuroai_course.cluster.remote_security`); ``None``: a local cluster of
         ``workers`` processes (see :mod:`neuroai_course.cluster`)."""
         if workers < 1:
             raise CourseError(f"workers must be at least 1, got {workers}")
         super().__init__(course, limits, unsandboxed, why_unsafe)
-        self.workers, self.scheduler = workers, scheduler
+        self.workers, self.scheduler, self.security = workers, scheduler, security
         self.pool = None
 
     def run(self, jobs: list[dict]):
@@ -193,7 +194,8 @@ class Grader(Stage):
             return
         if self.pool is None:
             self.pool = Pool(self.workers, self.scheduler,
-                             None if self.scheduler else str(self.course.root))
+                             None if self.scheduler else str(self.course.root),
+                             security=self.security)
             self.pool.start()
         expected = {}
         for tid in sorted({j["tutorial"] for j in jobs}):
@@ -421,10 +423,12 @@ def grade(course: Course, submissions: Path, out: Path, tutorial: str | None = N
           workers: int = 1, db: str | None = None, pattern: str = LMS_PATTERN,
           deadline: dt.datetime | None = None, limits: Limits | None = None,
           progress: bool = True, unsandboxed: bool = False,
-          scheduler: str | None = None) -> Summary:
+          scheduler: str | None = None, security=None) -> Summary:
     """Grade a cohort; write ``grades.csv``, ``report.csv``, ``feedback/``, the run's
     figures (``run.json``) and the cohort report (``cohort.html``) in ``out``.
-    ``scheduler``: grade on that Dask cluster's workers instead of ``workers`` local ones."""
+    ``scheduler``: grade on that Dask cluster's workers instead of ``workers`` local ones,
+    reached with ``security`` (a ``distributed.security.Security`` with the client's
+    certificates, or :data:`neuroai_course.cluster.INSECURE` for a ``tcp://`` scheduler)."""
     from tqdm.auto import tqdm
 
     from neuroai_course import report as cohort_report
@@ -432,7 +436,8 @@ def grade(course: Course, submissions: Path, out: Path, tutorial: str | None = N
     if tutorial:
         course.select([tutorial])
     start, cpu_start = time.perf_counter(), time.process_time()
-    grader = Grader(course, limits or Limits(), workers, unsandboxed, scheduler=scheduler)
+    grader = Grader(course, limits or Limits(), workers, unsandboxed, scheduler=scheduler,
+                    security=security)
     private_folder(out)
     db = db or f"sqlite:///{(out / 'gradebook.db').resolve()}"
     summary = Summary()

@@ -165,14 +165,26 @@ def autograded_path(out: Path, student: str, tutorial: str) -> Path:
     return out / "autograded" / student / tutorial / f"{tutorial}.ipynb"
 
 
+def has_password(url: str) -> bool:
+    """Whether a database URL holds a password (``user:pw@host``, or ``?password=``)."""
+    from urllib.parse import parse_qs
+
+    try:
+        parts = urlsplit(url)
+        return bool(parts.password) or any(k.lower() == "password"
+                                           for k in parse_qs(parts.query))
+    except ValueError:  # e.g. a port that is no number: do not guess, keep it out of files
+        return True
+
+
 def config_text(out: Path, db: str) -> str:
     """``nbgrader_config.py`` of the output folder (its root is the folder itself). A
     gradebook URL with a password is read from the environment instead of written."""
     default = f"sqlite:///{(out / 'gradebook.db').resolve()}"
     if db == default:
         url = 'f"sqlite:///{os.path.join(root, \'gradebook.db\')}"'
-    elif urlsplit(db).password:
-        url = 'os.environ["NEUROAI_GRADEBOOK_URL"]  # the --db URL given to neuroai grade'
+    elif has_password(db):
+        url = 'os.environ["NEUROAI_DB_URL"]  # the gradebook URL, password included'
     else:
         url = repr(db)
     return (

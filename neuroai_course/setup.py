@@ -26,5 +26,6 @@ setup(
         "psutil>=5.9",
         "cloudpickle>=2",
         "distributed>=2024.1",  # grading on a Dask cluster (neuroai grade --scheduler)
+        "cryptography>=42",  # its TLS certificates (neuroai certs, Security.temporary)
     ],
 )

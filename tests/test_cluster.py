@@ -1,5 +1,7 @@
 """`neuroai grade --scheduler`: a real Dask cluster on loopback (a `dask scheduler` and two
-`dask worker` processes, started here as separate processes, as on separate machines).
+`dask worker` processes, started here as separate processes, as on separate machines), on
+mutual TLS with the certificates of `neuroai certs` (tests/test_cluster_tls.py tests that
+nothing gets in without them).
 
 Expected values: the cluster must give what grading on the local machine gives for the same
 cohort (grades.csv and report.csv identical), and the totals the corpus states
@@ -27,6 +29,7 @@ import pytest
 from conftest import ROOT, copy_course
 from grading_corpus import FULL, M2_FULL, cases, load_csv, write_cohort
 
+from neuroai_course import certs
 from neuroai_course.cluster import SCHEDULER_ENV
 from neuroai_course.grade import Limits, grade
 from neuroai_course.project import CourseError
@@ -45,16 +48,31 @@ def _env(course_root: Path) -> dict:
             "PYTHONPATH": str(ROOT), "DASK_DISTRIBUTED__WORKER__DAEMON": "False"}
 
 
-class Cluster:
-    """`dask scheduler` + `dask worker` processes on 127.0.0.1."""
+def tls_args(folder: Path, role: str) -> list[str]:
+    """`dask scheduler` / `dask worker` options: the certificate of ``role`` in ``folder``
+    (written by `neuroai certs`)."""
+    cert, key = certs.FILES[role]
+    return ["--tls-ca-file", str(folder / certs.FILES["ca"][0]),
+            "--tls-cert", str(folder / cert), "--tls-key", str(folder / key)]
 
-    def __init__(self, folder: Path, course_root: Path) -> None:
+
+class Cluster:
+    """`dask scheduler` + `dask worker` processes on 127.0.0.1, on TLS with the certificates
+    of ``tls`` (a folder written by `neuroai certs`; default: new ones in ``folder``)."""
+
+    def __init__(self, folder: Path, course_root: Path, tls: Path | None = None) -> None:
         self.folder, self.course_root = folder, course_root
+        if tls is None:
+            tls = folder / "tls"
+            certs.write(tls)
+        self.tls = tls
+        self.security = certs.folder_security(tls)  # the client's
         self.file = folder / "scheduler.json"
         self.procs: list[subprocess.Popen] = []
         self.nannies: list[subprocess.Popen] = []
-        self.procs.append(self._spawn(["scheduler", "--host", "127.0.0.1", "--port", "0",
-                                       "--no-dashboard", "--scheduler-file", str(self.file)],
+        self.procs.append(self._spawn(["scheduler", "--protocol", "tls", "--host", "127.0.0.1",
+                                       "--port", "0", "--no-dashboard", "--scheduler-file",
+                                       str(self.file), *tls_args(tls, "scheduler")],
                                       "scheduler", course_root))
         deadline = time.time() + 120
         while not self.file.exists():
@@ -68,18 +86,22 @@ class Cluster:
                                 stderr=subprocess.STDOUT, env=_env(course_root),
                                 cwd=self.folder)
 
-    def add_worker(self, course_root: Path | None = None) -> subprocess.Popen:
+    def add_worker(self, course_root: Path | None = None, tls: Path | None = None,
+                   wait: bool = True) -> subprocess.Popen:
+        """Start a worker with the certificates of ``tls`` (default: the cluster's); wait
+        until the scheduler has it if ``wait``."""
         from distributed import Client
 
-        with Client(self.address, timeout="60s") as client:
+        with Client(self.address, timeout="60s", security=self.security) as client:
             before = len(client.scheduler_info(n_workers=-1)["workers"])
             proc = self._spawn(["worker", self.address, "--nthreads", "1", "--nworkers", "1",
                                 "--memory-limit", "0", "--no-dashboard", "--host",
-                                "127.0.0.1"], f"worker{len(self.nannies)}",
-                               course_root or self.course_root)
+                                "127.0.0.1", *tls_args(tls or self.tls, "worker")],
+                               f"worker{len(self.procs)}", course_root or self.course_root)
             self.procs.append(proc)
             self.nannies.append(proc)
-            client.wait_for_workers(before + 1, timeout=180)
+            if wait:
+                client.wait_for_workers(before + 1, timeout=180)
         return proc
 
     def stop(self, proc: subprocess.Popen) -> None:
@@ -119,7 +141,7 @@ def test_cluster_grades_as_the_local_machine_does(cluster, tmp_path):
     picked = [corpus[n] for n in PICKED]
     write_cohort(picked, tmp_path / "in")
     remote = grade(course, tmp_path / "in", tmp_path / "remote", scheduler=c.address,
-                   limits=LIMITS, progress=False)
+                   security=c.security, limits=LIMITS, progress=False)
     local = grade(course, tmp_path / "in", tmp_path / "local", workers=2, limits=LIMITS,
                   progress=False)
     assert _rows(tmp_path / "remote") == _rows(tmp_path / "local")
@@ -135,7 +157,7 @@ def test_cluster_grades_as_the_local_machine_does(cluster, tmp_path):
     # the jobs ran on the cluster's workers, not in this process
     run = json.loads((tmp_path / "remote" / "run.json").read_text())
     workers = {h["worker"] for h in run["handins"]}
-    assert workers and all(w.startswith("tcp://127.0.0.1:") for w in workers), workers
+    assert workers and all(w.startswith("tls://127.0.0.1:") for w in workers), workers
     assert run["scheduler"] == c.address
     assert not (course.root / "HACKED").exists()
     page = (tmp_path / "remote" / "cohort.html").read_text(encoding="utf-8")
@@ -158,12 +180,12 @@ def test_a_worker_with_another_course_is_refused_in_one_line(cluster, tmp_path):
     try:
         with pytest.raises(CourseError) as err:
             grade(course, tmp_path / "in", tmp_path / "out", scheduler=c.address,
-                  limits=LIMITS, progress=False)
+                  security=c.security, limits=LIMITS, progress=False)
     finally:
         c.stop(proc)
     lines = str(err.value).splitlines()
     assert len(lines) == 1, lines
-    assert re.match(r"worker tcp://127\.0\.0\.1:\d+ refused: its course differs: tests of "
+    assert re.match(r"worker tls://127\.0\.0\.1:\d+ refused: its course differs: tests of "
                     r"M1T1_LIF hash \w+ \(client: \w+\)$", lines[0]), lines
 
 
@@ -215,7 +237,7 @@ def test_killed_workers_lose_nothing_and_a_hand_in_killing_two_is_crashed(cluste
     thread.start()
     try:
         summary = grade(course, tmp_path / "in", tmp_path / "out", scheduler=c.address,
-                        limits=LIMITS, progress=False)
+                        security=c.security, limits=LIMITS, progress=False)
     finally:
         stop.set()
         thread.join(10)

@@ -73,10 +73,18 @@ def test_two_graders_share_one_postgres_gradebook(postgres_url, tmp_path):
               if c.name.startswith(wanted) and c.name.endswith("/M1T1_LIF.ipynb")]
     write_cohort(corpus[0::2], tmp_path / "part1")
     write_cohort(corpus[1::2], tmp_path / "part2")
+    # the URL holds a password: never on the command line; one grader reads it from the
+    # environment, the other from a file only its owner may read
+    url_file = tmp_path / "db-url"
+    url_file.write_text(postgres_url + "\n")
+    os.chmod(url_file, 0o600)
+    how = {"part1": ([], {"NEUROAI_DB_URL": postgres_url}),
+           "part2": (["--db-file", str(url_file)], {})}
     procs = [subprocess.Popen(
         [sys.executable, "-m", "neuroai_course.cli", "--root", str(course.root), "grade",
-         str(tmp_path / part), "--db", postgres_url, "--out", str(tmp_path / f"out-{part}")],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+         str(tmp_path / part), *how[part][0], "--out", str(tmp_path / f"out-{part}")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, **how[part][1]})
         for part in ("part1", "part2")]
     for p in procs:
         out, err = p.communicate(timeout=600)
@@ -87,3 +95,6 @@ def test_two_graders_share_one_postgres_gradebook(postgres_url, tmp_path):
     expected = {c.name.split("/")[0]: c.total for c in corpus}
     assert totals == expected
     assert max(totals.values()) == FULL
+    for part in ("part1", "part2"):  # the hand-grading configuration: no password either
+        config = (tmp_path / f"out-{part}" / "nbgrader_config.py").read_text()
+        assert PASSWORD not in config and "NEUROAI_DB_URL" in config
