@@ -230,3 +230,22 @@ def test_width_sweep_deterministic_rules_have_no_variance():
     np.testing.assert_allclose(sweep.relative_variance["backprop"], 0.0, atol=1e-20)
     np.testing.assert_allclose(sweep.relative_variance["feedback"], 0.0, atol=1e-20)
     assert np.all(sweep.relative_variance["weight"] > sweep.relative_variance["node"])
+
+
+def test_demo_paths_agree_with_the_exercise_references():
+    # The demos compute node perturbation and feedback alignment without calling the
+    # functions the tutorial's exercises ask for; both paths must give the same numbers.
+    w, x, t = small_problem(12, n_in=4, n_hidden=3, n_out=2, batch=6)
+    sigma, seed = 0.01, 13
+    rng = np.random.default_rng(seed)  # the draws node_perturbation_grads makes, in order
+    xi1, xi2 = rng.normal(0, sigma, (6, 3)), rng.normal(0, sigma, (6, 2))
+    h0, y0 = P.forward(w, x)
+    h, y = P.forward(w, x, (xi1, xi2))
+    r, b = -P.sample_losses(y, t), -P.sample_losses(y0, t)
+    got = P.node_perturbation_grads(w, x, t, sigma, seed)
+    np.testing.assert_allclose(got[0], -P.node_perturbation_update(x, xi1, r, b, sigma))
+    np.testing.assert_allclose(got[1], -P.node_perturbation_update(h, xi2, r, b, sigma))
+    fb = np.random.default_rng(14).normal(size=(2, 3))
+    row = P.gradient_estimates("feedback", w, x, t, 1, feedback=fb)[0]
+    want = autograd_grads(w, x, t, feedback=fb)
+    np.testing.assert_allclose(row, np.concatenate([a.ravel() for a in want]), rtol=1e-10)

@@ -155,6 +155,17 @@ def loss(weights, x, target) -> float:
     return float(np.mean(sample_losses(forward(weights, x)[1], target)))
 
 
+def _layer_grads(x, h, delta2, back):
+    """``(g1, g2)`` from a forward pass, the output error and the backward matrix.
+
+    The tutorial's demos compute gradients through this helper, so that they never call the
+    functions its exercises ask for (those are unavailable while a notebook is graded).
+    """
+    delta1 = (delta2 @ back) * (1.0 - h**2)
+    n = x.shape[0]
+    return delta1.T @ x / n, delta2.T @ h / n
+
+
 def backprop_grads(weights, x, target):
     """Exact gradient of :func:`loss` with respect to ``(W1, W2)``.
 
@@ -165,9 +176,16 @@ def backprop_grads(weights, x, target):
     Notes
     -----
     With ``delta2 = y - t`` and ``delta1 = (delta2 W2) * (1 - h^2)`` (row vectors, one row
-    per example), ``g2 = delta2^T h / n`` and ``g1 = delta1^T x / n``.
+    per example), ``g2 = delta2^T h / n`` and ``g1 = delta1^T x / n``: the output error
+    travels back through the forward weights ``W2`` themselves (weight transport).
     """
-    return feedback_alignment_grads(weights, x, target, weights[1])
+    h, y = forward(weights, x)
+    return _layer_grads(x, h, y - target, weights[1])
+
+
+def _fa_grads(weights, x, target, feedback):
+    h, y = forward(weights, x)
+    return _layer_grads(x, h, y - target, feedback)
 
 
 def feedback_alignment_grads(weights, x, target, feedback):
@@ -176,6 +194,7 @@ def feedback_alignment_grads(weights, x, target, feedback):
     Parameters
     ----------
     weights : tuple (W1, W2)
+        ndarrays (n_hidden, n_in) and (n_out, n_hidden).
     x : ndarray (batch, n_in)
     target : ndarray (batch, n_out)
     feedback : ndarray (n_out, n_hidden)
@@ -192,11 +211,12 @@ def feedback_alignment_grads(weights, x, target, feedback):
     ``g1 = delta1^T x / n`` (Lillicrap et al. 2016, eq. 1-2 with ``B`` in place of
     ``W^T``). With ``feedback = W2`` this is :func:`backprop_grads`.
     """
-    n = x.shape[0]
-    h, y = forward(weights, x)
-    delta2 = y - target
-    delta1 = (delta2 @ np.asarray(feedback)) * (1.0 - h**2)
-    return delta1.T @ x / n, delta2.T @ h / n
+    w1, w2 = weights
+    a1 = x @ w1.T
+    h = np.tanh(a1)
+    error = h @ w2.T - target
+    hidden_error = (error @ np.asarray(feedback, dtype=float)) * (1.0 - np.tanh(a1) ** 2)
+    return hidden_error.T @ x / x.shape[0], error.T @ h / x.shape[0]
 
 
 def node_perturbation_update(pre, noise, reward, baseline, sigma: float):
@@ -261,9 +281,9 @@ def node_perturbation_grads(weights, x, target, sigma: float, seed=None):
     h0, y0 = forward(weights, x)
     h, y = forward(weights, x, noise)
     reward, baseline = -sample_losses(y, target), -sample_losses(y0, target)
-    g1 = -node_perturbation_update(x, noise[0], reward, baseline, sigma)
-    g2 = -node_perturbation_update(h, noise[1], reward, baseline, sigma)
-    return g1, g2
+    # the batch mean of (R - b) xi x^T / sigma^2, written out (see node_perturbation_update)
+    m = (reward - baseline)[:, None] / (n * sigma**2)
+    return -(noise[0] * m).T @ x, -(noise[1] * m).T @ h
 
 
 def weight_perturbation_grads(weights, x, target, sigma: float, seed=None):
@@ -294,6 +314,12 @@ def flat(arrays) -> np.ndarray:
     if isinstance(arrays, np.ndarray):
         return arrays.ravel()
     return np.concatenate([np.asarray(a, dtype=float).ravel() for a in arrays])
+
+
+def _row_cosines(rows: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """Cosine of each row of ``rows`` (k, n) with ``g`` (n,); 0 where a norm is 0."""
+    norms = np.linalg.norm(rows, axis=1) * np.linalg.norm(g)
+    return np.divide(rows @ g, norms, out=np.zeros(rows.shape[0]), where=norms > 0)
 
 
 def cosine_similarity(a, b) -> float:
@@ -336,7 +362,7 @@ def gradient_estimates(method: str, weights, x, target, n_repeats: int, sigma: f
         if method == "backprop":
             g = backprop_grads(weights, x, target)
         elif method == "feedback":
-            g = feedback_alignment_grads(weights, x, target, feedback)
+            g = _fa_grads(weights, x, target, feedback)
         elif method == "node":
             g = node_perturbation_grads(weights, x, target, sigma, rng)
         else:
@@ -368,9 +394,9 @@ def estimator_stats(estimates, true_grad):
     g = flat(true_grad)
     if est.ndim != 2 or est.shape[1] != g.size:
         raise ValueError(f"estimates must have shape (n_repeats, {g.size}), got {est.shape}")
-    cos = np.mean([cosine_similarity(e, g) for e in est])
+    cos = np.mean(_row_cosines(est, g))
     var = float(np.sum(np.var(est, axis=0, ddof=1))) if est.shape[0] > 1 else 0.0
-    return float(cos), var / float(g @ g), cosine_similarity(est.mean(axis=0), g)
+    return float(cos), var / float(g @ g), float(_row_cosines(est.mean(axis=0)[None], g)[0])
 
 
 def digits_task(test_fraction: float = 0.3, seed=0):
@@ -406,7 +432,8 @@ class TrainResult:
     ``steps`` (n_records,) the update counts at which ``train_loss`` (mean squared error
     on the whole training set) and ``test_accuracy`` (fraction correct, argmax of the
     output) were measured; ``fa_angle_deg`` the angle between ``W2`` and the feedback
-    matrix ``B`` (NaN unless ``method == "feedback"``); ``weights`` the final ``(W1, W2)``.
+    matrix ``B`` (NaN unless ``method == "feedback"``); ``weights`` the final ``(W1, W2)``;
+    ``feedback`` the matrix ``B`` (drawn for every method, used by feedback alignment only).
     """
 
     steps: np.ndarray
@@ -414,6 +441,7 @@ class TrainResult:
     test_accuracy: np.ndarray
     fa_angle_deg: np.ndarray
     weights: tuple
+    feedback: np.ndarray
 
 
 def accuracy(weights, x, labels) -> float:
@@ -446,7 +474,8 @@ def train_network(params: LocalLearningParams, task: dict, seed=0,
         steps.append(k)
         losses.append(loss(w, x, t))
         accs.append(accuracy(w, task["x_test"], task["y_test"]))
-        angles.append(np.degrees(np.arccos(np.clip(cosine_similarity(w[1], feedback), -1, 1)))
+        angles.append(np.degrees(np.arccos(np.clip(_row_cosines(w[1].ravel()[None],
+                          feedback.ravel())[0], -1, 1)))
                       if params.method == "feedback" else np.nan)
 
     record(0)
@@ -455,7 +484,7 @@ def train_network(params: LocalLearningParams, task: dict, seed=0,
         if params.method == "backprop":
             g = backprop_grads(w, xb, tb)
         elif params.method == "feedback":
-            g = feedback_alignment_grads(w, xb, tb, feedback)
+            g = _fa_grads(w, xb, tb, feedback)
         elif params.method == "node":
             g = node_perturbation_grads(w, xb, tb, params.sigma, noise_rng)
         else:
@@ -463,7 +492,8 @@ def train_network(params: LocalLearningParams, task: dict, seed=0,
         w = tuple(wi - lr * gi for wi, gi in zip(w, g, strict=True))
         if (k + 1) % params.record_every == 0 or k + 1 == params.n_steps:
             record(k + 1)
-    return TrainResult(np.array(steps), np.array(losses), np.array(accs), np.array(angles), w)
+    return TrainResult(np.array(steps), np.array(losses), np.array(accs), np.array(angles), w,
+                       feedback)
 
 
 def tune_learning_rate(method: str, task: dict, params: LocalLearningParams | None = None,
@@ -536,6 +566,6 @@ def width_sweep(task: dict, widths=(8, 16, 32, 64, 128), n_seeds: int = 5,
                 reps = n_repeats if m in ("node", "weight") else 2
                 est = gradient_estimates(m, w, x, t, reps, sigma, rng, feedback)
                 cos[m][i, j], var[m][i, j], _ = estimator_stats(est, g)
-                cos1[m][i, j] = np.mean([cosine_similarity(e[:n1], g[0]) for e in est])
+                cos1[m][i, j] = np.mean(_row_cosines(est[:, :n1], g[0].ravel()))
     widths = np.asarray(widths)
     return WidthSweep(widths, widths * (n_in + n_out), widths + n_out, cos, cos1, var)
