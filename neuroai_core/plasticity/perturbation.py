@@ -433,7 +433,8 @@ class TrainResult:
     on the whole training set) and ``test_accuracy`` (fraction correct, argmax of the
     output) were measured; ``fa_angle_deg`` the angle between ``W2`` and the feedback
     matrix ``B`` (NaN unless ``method == "feedback"``); ``weights`` the final ``(W1, W2)``;
-    ``feedback`` the matrix ``B`` (drawn for every method, used by feedback alignment only).
+    ``feedback`` the matrix ``B`` (drawn for every method, used by feedback alignment only);
+    ``initial_weights`` the ``(W1, W2)`` training started from.
     """
 
     steps: np.ndarray
@@ -442,6 +443,7 @@ class TrainResult:
     fa_angle_deg: np.ndarray
     weights: tuple
     feedback: np.ndarray
+    initial_weights: tuple
 
 
 def accuracy(weights, x, labels) -> float:
@@ -462,6 +464,7 @@ def train_network(params: LocalLearningParams, task: dict, seed=0,
     x, t = task["x_train"], task["t_train"]
     n_in, n_out = x.shape[1], t.shape[1]
     w = init_mlp(n_in, params.n_hidden, n_out, seeds[0])
+    initial = w
     feedback = np.random.default_rng(seeds[1]).normal(0.0, 1.0 / np.sqrt(params.n_hidden),
                                                       (n_out, params.n_hidden))
     batches = np.random.default_rng(seeds[2]).integers(0, x.shape[0],
@@ -493,7 +496,7 @@ def train_network(params: LocalLearningParams, task: dict, seed=0,
         if (k + 1) % params.record_every == 0 or k + 1 == params.n_steps:
             record(k + 1)
     return TrainResult(np.array(steps), np.array(losses), np.array(accs), np.array(angles), w,
-                       feedback)
+                       feedback, initial)
 
 
 def tune_learning_rate(method: str, task: dict, params: LocalLearningParams | None = None,
