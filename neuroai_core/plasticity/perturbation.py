@@ -105,8 +105,20 @@ def _positive(name: str, value: float) -> None:
 def init_mlp(n_in: int, n_hidden: int, n_out: int, seed=0) -> tuple[np.ndarray, np.ndarray]:
     """Random weights ``W1`` (n_hidden, n_in) and ``W2`` (n_out, n_hidden).
 
-    Entries are Gaussian with variance ``1 / fan_in`` (LeCun initialisation), so summed
-    inputs have unit scale. ``seed``: int, None or a numpy Generator.
+    Parameters
+    ----------
+    n_in, n_hidden, n_out : int
+        Layer sizes, each >= 1.
+    seed : int, None or numpy Generator
+
+    Returns
+    -------
+    (W1, W2) : ndarrays
+
+    Notes
+    -----
+    Entries are Gaussian with variance ``1 / fan_in`` (LeCun initialisation), so that
+    summed inputs have about unit scale.
     """
     for name, value in (("n_in", n_in), ("n_hidden", n_hidden), ("n_out", n_out)):
         if not (isinstance(value, (int, np.integer)) and value >= 1):
@@ -178,6 +190,11 @@ def backprop_grads(weights, x, target):
     With ``delta2 = y - t`` and ``delta1 = (delta2 W2) * (1 - h^2)`` (row vectors, one row
     per example), ``g2 = delta2^T h / n`` and ``g1 = delta1^T x / n``: the output error
     travels back through the forward weights ``W2`` themselves (weight transport).
+
+    References
+    ----------
+    Lillicrap, T. P., Santoro, A., Marris, L., Akerman, C. J. & Hinton, G. (2020).
+    Backpropagation and the brain. *Nature Reviews Neuroscience* 21, 335-346.
     """
     h, y = forward(weights, x)
     return _layer_grads(x, h, y - target, weights[1])
@@ -210,6 +227,12 @@ def feedback_alignment_grads(weights, x, target, feedback):
     ``delta2 = y - t``, ``delta1 = (delta2 B) * (1 - h^2)``, ``g2 = delta2^T h / n``,
     ``g1 = delta1^T x / n`` (Lillicrap et al. 2016, eq. 1-2 with ``B`` in place of
     ``W^T``). With ``feedback = W2`` this is :func:`backprop_grads`.
+
+    References
+    ----------
+    Lillicrap, T. P., Cownden, D., Tweed, D. B. & Akerman, C. J. (2016). Random synaptic
+    feedback weights support error backpropagation for deep learning. *Nature
+    Communications* 7, 13276.
     """
     w1, w2 = weights
     a1 = x @ w1.T
@@ -248,6 +271,13 @@ def node_perturbation_update(pre, noise, reward, baseline, sigma: float):
     modulator ``M = R - b``. To first order ``R - b = -sum_i (dL/da_i) xi_i``, and
     ``E[xi_i xi_k] = sigma^2 delta_ik`` makes the mean ``-dL/dW_ij`` (Williams 1992;
     Fiete & Seung 2006).
+
+    References
+    ----------
+    Williams, R. J. (1992). Simple statistical gradient-following algorithms for
+    connectionist reinforcement learning. *Machine Learning* 8, 229-256.
+    Fiete, I. R. & Seung, H. S. (2006). Gradient learning in spiking neural networks by
+    dynamic perturbation of conductances. *Physical Review Letters* 97, 048104.
     """
     _positive("sigma", sigma)
     pre = np.asarray(pre, dtype=float)
@@ -266,12 +296,27 @@ def node_perturbation_grads(weights, x, target, sigma: float, seed=None):
 
     Returns
     -------
-    (g1, g2) : ndarrays shaped like ``W1`` and ``W2``, an estimate of ``dL/dW``
+    (g1, g2) : ndarrays shaped like ``W1`` and ``W2``, an estimate of ``dL/dW``.
 
     Notes
     -----
     ``g_l = -< (R - b) xi_l x_{l-1}^T > / sigma^2`` (:func:`node_perturbation_update` with
-    the sign turned to a gradient of the loss).
+    the sign turned to a gradient of the loss). Its variance grows with the number of
+    perturbed units (Werfel et al. 2005).
+
+    Parameters
+    ----------
+    weights : tuple (W1, W2)
+    x : ndarray (batch, n_in)
+    target : ndarray (batch, n_out)
+    sigma : float
+        Standard deviation of the noise on each summed input; positive.
+    seed : int, None or numpy Generator
+
+    References
+    ----------
+    Werfel, J., Xie, X. & Seung, H. S. (2005). Learning curves for stochastic gradient
+    descent in linear feedforward networks. *Neural Computation* 17(12), 2699-2718.
     """
     _positive("sigma", sigma)
     rng = np.random.default_rng(seed)
@@ -299,7 +344,22 @@ def weight_perturbation_grads(weights, x, target, sigma: float, seed=None):
     Notes
     -----
     To first order ``L(W + xi) - L(W) = g . xi``, and ``E[xi xi^T] = sigma^2 I`` makes the
-    mean ``g`` (Werfel et al. 2005).
+    mean ``g``. By Isserlis' theorem ``E |g_hat - g|^2 = (N + 1) |g|^2`` for ``N`` weights
+    (to first order), and ``|cos(g_hat, g)|`` is that of a random direction.
+
+    Parameters
+    ----------
+    weights : tuple (W1, W2)
+    x : ndarray (batch, n_in)
+    target : ndarray (batch, n_out)
+    sigma : float
+        Standard deviation of the noise on each weight; positive.
+    seed : int, None or numpy Generator
+
+    References
+    ----------
+    Werfel, J., Xie, X. & Seung, H. S. (2005). Learning curves for stochastic gradient
+    descent in linear feedforward networks. *Neural Computation* 17(12), 2699-2718.
     """
     _positive("sigma", sigma)
     rng = np.random.default_rng(seed)
