@@ -200,11 +200,6 @@ def backprop_grads(weights, x, target):
     return _layer_grads(x, h, y - target, weights[1])
 
 
-def _fa_grads(weights, x, target, feedback):
-    h, y = forward(weights, x)
-    return _layer_grads(x, h, y - target, feedback)
-
-
 def feedback_alignment_grads(weights, x, target, feedback):
     """Feedback alignment's update direction: backprop with ``W2`` replaced by ``feedback``.
 
@@ -422,7 +417,8 @@ def gradient_estimates(method: str, weights, x, target, n_repeats: int, sigma: f
         if method == "backprop":
             g = backprop_grads(weights, x, target)
         elif method == "feedback":
-            g = _fa_grads(weights, x, target, feedback)
+            h, y = forward(weights, x)
+            g = _layer_grads(x, h, y - target, feedback)
         elif method == "node":
             g = node_perturbation_grads(weights, x, target, sigma, rng)
         else:
@@ -547,7 +543,8 @@ def train_network(params: LocalLearningParams, task: dict, seed=0,
         if params.method == "backprop":
             g = backprop_grads(w, xb, tb)
         elif params.method == "feedback":
-            g = _fa_grads(w, xb, tb, feedback)
+            h, y = forward(w, xb)
+            g = _layer_grads(xb, h, y - tb, feedback)
         elif params.method == "node":
             g = node_perturbation_grads(w, xb, tb, params.sigma, noise_rng)
         else:
