@@ -210,6 +210,41 @@ def m2t3_simulate_weight_change(c0, d, tau_c_ms, tau_d_ms, delay_ms, eta, dt_ms,
     return float(eta * dt_ms * np.sum(tag * dop))
 
 
+# M2T4_BeyondBackprop -----------------------------------------------------------------
+
+
+def m2t4_gradient_cosine(a, b):
+    # Sums of products accumulated part by part, no concatenation; angle via torch.
+    parts_a = list(a) if isinstance(a, (tuple, list)) else [a]
+    parts_b = list(b) if isinstance(b, (tuple, list)) else [b]
+    flat_a = torch.cat([torch.as_tensor(np.asarray(p, dtype=float)).reshape(-1) for p in parts_a])
+    flat_b = torch.cat([torch.as_tensor(np.asarray(p, dtype=float)).reshape(-1) for p in parts_b])
+    dot = float(torch.sum(flat_a * flat_b))
+    na, nb = math.sqrt(float(torch.sum(flat_a**2))), math.sqrt(float(torch.sum(flat_b**2)))
+    return dot / (na * nb) if na > 0 and nb > 0 else 0.0
+
+
+def m2t4_node_perturbation_update(pre, noise, reward, baseline, sigma):
+    # One example at a time: modulator times outer product, then the average.
+    pre, noise = np.asarray(pre, dtype=float), np.asarray(noise, dtype=float)
+    total = np.zeros((noise.shape[1], pre.shape[1]))
+    for n in range(pre.shape[0]):
+        m = float(np.asarray(reward)[n]) - float(np.asarray(baseline)[n])
+        total += m * np.outer(noise[n], pre[n])
+    return total / (pre.shape[0] * sigma * sigma)
+
+
+def m2t4_fa_grads(weights, x, target, feedback):
+    # With einsum, and the tanh slope written as 1 / cosh^2.
+    w1, w2 = weights
+    a = np.einsum("hi,bi->bh", w1, x)
+    h = np.tanh(a)
+    err = np.einsum("oh,bh->bo", w2, h) - target
+    hidden = np.einsum("bo,oh->bh", err, feedback) / np.cosh(a) ** 2
+    return (np.einsum("bh,bi->hi", hidden, x) / len(x),
+            np.einsum("bo,bh->oh", err, h) / len(x))
+
+
 # M3T1_FourModulators -----------------------------------------------------------------
 
 
@@ -494,6 +529,9 @@ ANSWERS = {
     "M2T3_ThreeFactor": {"eligibility_step": m2t3_eligibility_step,
                          "delayed_reward_change": m2t3_delayed_reward_change,
                          "simulate_weight_change": m2t3_simulate_weight_change},
+    "M2T4_BeyondBackprop": {"gradient_cosine": m2t4_gradient_cosine,
+                            "node_perturbation_update": m2t4_node_perturbation_update,
+                            "fa_grads": m2t4_fa_grads},
     "M3T1_FourModulators": {"softmax_policy": m3t1_softmax_policy,
                             "value_update": m3t1_value_update,
                             "surprise_rate": m3t1_surprise_rate},

@@ -171,12 +171,20 @@ def _delegating_oja(w, x, eta):
     return step(w, x, eta)
 
 
+def _delegating_np_update(pre, noise, reward, baseline, sigma):
+    from neuroai_core.plasticity import perturbation as p
+
+    return p.node_perturbation_update(pre, noise, reward, baseline, sigma)
+
+
 @pytest.mark.parametrize("tid, gid, name, fn", [
     ("M1T1_LIF", "test_fi_rate", "fi_rate", _delegating_fi_rate),
     ("M3T2_ModulatedPlasticity", "test_context_gains", "context_gains",
      _delegating_context_gains),
     ("M4T3_ReplayGating", "test_xdg_masks", "xdg_masks", _delegating_xdg_masks),
     ("M2T1_HebbOja", "test_oja_step", "oja_step", _delegating_oja),
+    ("M2T4_BeyondBackprop", "test_node_perturbation_update", "node_perturbation_update",
+     _delegating_np_update),
 ])
 def test_visible_test_tells_a_delegating_answer_to_write_the_function(tid, gid, name, fn):
     # In the student's own kernel (no proxy): the visible part alone must stop an answer
