@@ -14,6 +14,7 @@ from neuroai_core.neuromodulation.agents import (
     q_update,
     softmax_probabilities,
     surprise_learning_rate,
+    uncertainty_step,
 )
 from neuroai_core.neuromodulation.bandits import (
     Bandit,
@@ -125,6 +126,7 @@ __all__ = [
     "td_trial",
     "train_context_net",
     "train_plastic_rnn",
+    "uncertainty_step",
     "value_of_waiting",
     "volatile_bandit",
     "wait_value_memoryless",
