@@ -227,9 +227,30 @@ class GainTask:
 
 
 def sigmoid_rate(current_nA, task: GainTask | None = None):
-    """Rate (Hz) of the sigmoid input-output function of :class:`GainTask` at ``current_nA``.
+    """Rate of the sigmoid input-output function of :class:`GainTask`.
 
-    ``r_max / (1 + exp(-(I - I_half) / k))``; array in, array out.
+    Parameters
+    ----------
+    current_nA : float or ndarray
+        Input current, in nA (after any gain and shift).
+    task : GainTask, optional
+        Supplies ``r_max_hz``, ``half_nA`` and ``slope_nA``.
+
+    Returns
+    -------
+    ndarray of the shape of ``current_nA``: rates in Hz, in [0, r_max].
+
+    Notes
+    -----
+    .. math:: f(I) = \\frac{r_\\max}{1 + e^{-(I - I_{1/2})/k}}
+
+    The logistic unit of Servan-Schreiber, Printz & Cohen (1990), in physical units.
+
+    References
+    ----------
+    Servan-Schreiber, D., Printz, H. & Cohen, J. D. (1990). *Science* 249(4971), 892-895.
+
+    Used in: M3T3 Serotonin and histamine (through :func:`gain_accuracy`).
     """
     task = task or GainTask()
     x = (np.asarray(current_nA, dtype=float) - task.half_nA) / task.slope_nA
