@@ -43,7 +43,12 @@ def diagnose(actual, expected, *, factors: dict | None = None, rtol: float = 1e-
     shifted by one step along the first axis (or has one step too many or too few); its sign
     is flipped; it is 1000 times too large or too small (a rate in Hz against one per ms, or
     seconds against milliseconds); it is off by one of the named ``factors`` (e.g.
-    ``{"dt_ms": 0.1}``: a missing or extra factor dt); it is off by another constant factor.
+    ``{"dt_ms": 0.1}``: a missing or extra factor dt); it is exactly twice or half the
+    expected value; several of its non-zero entries share one other constant factor.
+
+    A single wrong number is always some multiple of the right one, so a ratio other than
+    the named ones (1000, 1/1000, 2, 1/2, -1 and ``factors``) is reported only when at
+    least two non-zero entries share it; otherwise nothing is claimed.
 
     Parameters
     ----------
@@ -95,6 +100,9 @@ def diagnose(actual, expected, *, factors: dict | None = None, rtol: float = 1e-
     ratio = float(np.median(ratios))
     if not np.isfinite(ratio) or ratio == 0 or not _close(got, ratio * want, 1e-5, atol):
         return ""
+    # A ratio is evidence of a constant factor only when it is one we can name (a unit
+    # conversion, a factor 2, a named quantity) or when several non-zero entries share it:
+    # any wrong non-zero number is some multiple of the right one.
     for value, unit in ((1000.0, "1000 times too large"), (1e-3, "1000 times too small")):
         if np.isclose(ratio, value, rtol=1e-6):
             return (f"your result is {unit}: a rate in Hz against one per ms, or a time in ms "
@@ -105,9 +113,14 @@ def diagnose(actual, expected, *, factors: dict | None = None, rtol: float = 1e-
         if value and np.isclose(ratio, value, rtol=1e-6):
             return (f"your result has an extra factor {name} = {value:g} (it is {name} times "
                     "the expected value).")
-    if not np.isclose(ratio, 1.0, rtol=1e-6):
-        return (f"your result is the expected one times {ratio:.6g}: a missing or extra "
-                "constant factor (a time step, a unit conversion, a 1/2?).")
+    if np.isclose(ratio, 2.0, rtol=1e-6):
+        return "your result is twice the expected one: an extra factor 2 (or a missing 1/2)."
+    if np.isclose(ratio, 0.5, rtol=1e-6):
+        return "your result is half the expected one: an extra factor 1/2 (or a missing 2)."
+    if int(nonzero.sum()) >= 2 and not np.isclose(ratio, 1.0, rtol=1e-6):
+        return (f"all {int(nonzero.sum())} non-zero values are the expected ones times "
+                f"{ratio:.6g}: a missing or extra constant factor (a time step, a unit "
+                "conversion?).")
     return ""
 
 

@@ -6,7 +6,9 @@
   name (``from neuroai_core.neurons import lif_rate``): a student could pass by calling it. A
   demo that needs it calls it through its module (``lif.lif_rate``). Test cells import
   references under a module alias too (``from neuroai_core.neurons import lif``).
-- The executed notebook shows at least three figures.
+- The executed notebook shows at least three figures, and at most four between two graded
+  checks (the notebook's start and end count as the ends of the first and last stretch), so
+  that a student is asked to do something at least every four figures.
 - A model answer (a markdown cell whose first line is ``<!-- model answer -->``) is for
   instructors: :func:`strip_model_answers` removes it from what students get.
 
@@ -20,6 +22,7 @@ import ast
 import re
 
 MIN_FIGURES = 3
+MAX_FIGURES_BETWEEN_CHECKS = 4
 MODEL_ANSWER = re.compile(r"^\s*<!--\s*model answer\s*-->", re.IGNORECASE)
 REFERENCE = re.compile(r"^#\s*reference:\s*(?P<refs>.+?)\s*$", re.MULTILINE)
 _DEF = re.compile(r"^def\s+([A-Za-z_]\w*)\s*\(", re.MULTILINE)
@@ -114,13 +117,50 @@ def figure_count(executed) -> int:
                if any(kind in out.get("data", {}) for kind in _FIGURE_TYPES))
 
 
-def figure_problems(executed, label, minimum: int = MIN_FIGURES) -> list[str]:
-    """The executed notebook shows at least ``minimum`` figures."""
+def _is_graded(cell) -> bool:
+    """A graded check: an autograded test cell or a written answer graded by hand."""
+    return _is_test(cell) or (cell.get("cell_type") == "markdown"
+                              and bool(_meta(cell).get("grade")))
+
+
+def _figures_in(cell) -> int:
+    if cell.get("cell_type") != "code":
+        return 0
+    return sum(1 for out in cell.get("outputs", [])
+               if any(kind in out.get("data", {}) for kind in _FIGURE_TYPES))
+
+
+def figure_stretches(executed) -> list[tuple[int, int, int]]:
+    """The stretches of an executed notebook between graded checks, as
+    ``(first_cell, last_cell, n_figures)`` (cells numbered from 1, inclusive); the notebook's
+    start and end close the first and the last stretch."""
+    stretches, start, n = [], 1, 0
+    for i, cell in enumerate(executed.cells, start=1):
+        if _is_graded(cell):
+            stretches.append((start, i - 1, n))
+            start, n = i + 1, 0
+        else:
+            n += _figures_in(cell)
+    stretches.append((start, len(executed.cells), n))
+    return stretches
+
+
+def figure_problems(executed, label, minimum: int = MIN_FIGURES,
+                    maximum: int = MAX_FIGURES_BETWEEN_CHECKS) -> list[str]:
+    """The executed notebook shows at least ``minimum`` figures, and at most ``maximum``
+    in any stretch between two graded checks."""
+    problems = []
     n = figure_count(executed)
-    if n >= minimum:
-        return []
-    return [f"{label}: the executed notebook shows {n} figure(s); a tutorial shows at least "
-            f"{minimum}"]
+    if n < minimum:
+        problems.append(f"{label}: the executed notebook shows {n} figure(s); a tutorial "
+                        f"shows at least {minimum}")
+    for first, last, k in figure_stretches(executed):
+        if k > maximum:
+            problems.append(
+                f"{label}: cells {first}-{last} show {k} figures without a graded check in "
+                f"between; at most {maximum} (merge figures into panels of one, or put an "
+                "exercise between them)")
+    return problems
 
 
 def source_problems(nb, label) -> list[str]:

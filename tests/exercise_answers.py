@@ -260,9 +260,13 @@ def m3t1_value_update(q, action, reward, alpha, dopamine=1.0):
     return q + onehot * (alpha * dopamine * (reward - q[action]))
 
 
-def m3t1_surprise_rate(fast, slow, alpha_min, alpha_max):
-    excess = max(0.0, 1.0 - slow / fast) if fast > 0 else 0.0
-    return alpha_max * excess + alpha_min * (1.0 - excess)
+def m3t1_uncertainty_step(surprise, expected, delta, alpha_min, alpha_max, eta_fast=0.3,
+                          eta_slow=0.02):
+    size = math.fabs(delta)
+    surprise = (1.0 - eta_fast) * surprise + eta_fast * size
+    expected = (1.0 - eta_slow) * expected + eta_slow * size
+    excess = max(0.0, 1.0 - expected / surprise) if surprise > 0 else 0.0
+    return surprise, expected, alpha_max * excess + alpha_min * (1.0 - excess)
 
 
 # M3T2_ModulatedPlasticity ------------------------------------------------------------
@@ -465,19 +469,29 @@ def m3t3_wait_or_take(r_now, r_late, delay_steps, horizon_steps):
     return value, value > r_now
 
 
-def m3t3_accuracy_and_sops(counts, preferred, stimulus, fan_out):
-    counts = np.asarray(counts)
-    score = 0.0
-    for row, s in zip(counts, np.asarray(stimulus), strict=True):
-        vote = float(np.dot(row, preferred))
-        score += 0.5 if vote == 0 else float(np.sign(vote) == s)
-    return score / len(counts), float(np.mean(counts.sum(axis=1)) * fan_out)
+def m3t3_reward_belief(t_s, prior, delays_s, delay_probs):
+    # count, for each time, the odds of "still to come" against "never scheduled"
+    out = []
+    for t in np.asarray(t_s, dtype=float):
+        ahead = sum(w for d, w in zip(delays_s, delay_probs, strict=True) if d > t)
+        odds = prior * ahead / (1.0 - prior)
+        out.append(odds / (1.0 + odds))
+    return np.array(out)
 
 
-def m3t3_best_gain(gains, accuracy, sops, cost_per_sop):
-    utility = np.array([a - cost_per_sop * c for a, c in zip(accuracy, sops, strict=True)])
-    best = max(range(len(utility)), key=lambda k: (utility[k], -k))
-    return float(gains[best]), utility
+def m3t3_arousal_accuracy(gain, shift_nA, base_nA=1.2, signal_nA=0.015, n_neurons=100,
+                          window_ms=100.0, r_max_hz=100.0, half_nA=1.5, slope_nA=0.2):
+    # the two groups' expected counts first, the normal distribution through erfc
+    counts = []
+    for sign in (1.0, -1.0):
+        x = (gain * (base_nA + sign * signal_nA) + shift_nA - half_nA) / slope_nA
+        rate = r_max_hz * 0.5 * (1.0 + math.tanh(x / 2.0))  # the logistic, written as tanh
+        counts.append(rate * (n_neurons // 2) * window_ms * 1e-3)
+    total = counts[0] + counts[1]
+    if total == 0:
+        return 0.5, 0.0
+    z = (counts[0] - counts[1]) / math.sqrt(total)
+    return 1.0 - 0.5 * math.erfc(z / math.sqrt(2.0)), total
 
 
 # M4T4_SurpriseGating -------------------------------------------------------------------
@@ -534,13 +548,13 @@ ANSWERS = {
                             "fa_grads": m2t4_fa_grads},
     "M3T1_FourModulators": {"softmax_policy": m3t1_softmax_policy,
                             "value_update": m3t1_value_update,
-                            "surprise_rate": m3t1_surprise_rate},
+                            "uncertainty_step": m3t1_uncertainty_step},
     "M3T2_ModulatedPlasticity": {"gain_modulated_forward": m3t2_gain_modulated_forward,
                                  "context_gains": m3t2_context_gains,
                                  "hebbian_update": m3t2_hebbian_update},
     "M3T3_SerotoninHistamine": {"wait_or_take": m3t3_wait_or_take,
-                                "accuracy_and_sops": m3t3_accuracy_and_sops,
-                                "best_gain": m3t3_best_gain},
+                                "reward_belief": m3t3_reward_belief,
+                                "arousal_accuracy": m3t3_arousal_accuracy},
     "M4T1_Forgetting": {"output_mask": m4t1_output_mask,
                         "backward_transfer": m4t1_backward_transfer,
                         "forgetting": m4t1_forgetting},

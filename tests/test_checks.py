@@ -46,8 +46,41 @@ def test_missing_factor_dt_is_named():
     dt = 0.1
     assert "lacks the factor dt_ms" in diagnose(TRACE / dt, TRACE, factors={"dt_ms": dt})
     assert "extra factor dt_ms" in diagnose(TRACE * dt, TRACE, factors={"dt_ms": dt})
-    # Without a name, a constant factor is still reported, with its value.
-    assert "times 0.5" in diagnose(TRACE * 0.5, TRACE)
+    # A factor 2 or 1/2 is named without being told.
+    assert "half the expected" in diagnose(TRACE * 0.5, TRACE)
+    assert "twice the expected" in diagnose(TRACE * 2.0, TRACE)
+
+
+def test_an_unnamed_factor_is_claimed_only_when_several_entries_share_it():
+    # Five non-zero entries all 0.75 times the expected: that is a shared constant factor.
+    assert "times 0.75" in diagnose(TRACE * 0.75, TRACE)
+    # One non-zero entry is one number: its ratio is no evidence of a factor.
+    assert diagnose(np.array([0.0, 0.0, 3.0]), np.array([0.0, 0.0, 4.0])) == ""
+    # Two non-zero entries with different ratios (0.75 and 1.5): no shared factor.
+    assert diagnose(np.array([3.0, 3.0]), np.array([4.0, 2.0])) == ""
+
+
+def test_a_wrong_scalar_is_not_called_a_constant_factor():
+    # A change detector that finds 3 of 4 switches reports 0.75 where 1.0 is expected: a
+    # missed switch, not "a 1/2?".
+    assert diagnose(3 / 4, 1.0) == ""
+    # Forward transfer (Lopez-Paz & Ranzato 2017) read from the diagonal R[i, i] instead of
+    # R[i-1, i]; by hand: right = mean(0.30 - 0.25, 0.40 - 0.26) = 0.095,
+    # diagonal = mean(0.90 - 0.25, 0.88 - 0.26) = 0.635, a ratio 6.68 that means nothing.
+    R = np.array([[0.95, 0.30, 0.20],
+                  [0.70, 0.90, 0.40],
+                  [0.60, 0.75, 0.88]])
+    b = np.array([0.25, 0.25, 0.26])
+    right = np.mean([R[0, 1] - b[1], R[1, 2] - b[2]])
+    on_diagonal = np.mean([R[1, 1] - b[1], R[2, 2] - b[2]])
+    assert right == pytest.approx(0.095) and on_diagonal == pytest.approx(0.635)
+    assert diagnose(on_diagonal, right) == ""
+    # Named factors still apply to a scalar: 1000, 1/1000, 2, 1/2, -1 and `factors`.
+    assert "1000 times too large" in diagnose(2500.0, 2.5)
+    assert "twice the expected" in diagnose(5.0, 2.5)
+    assert "half the expected" in diagnose(1.25, 2.5)
+    assert "opposite sign" in diagnose(-2.5, 2.5)
+    assert "lacks the factor dt_ms" in diagnose(25.0, 2.5, factors={"dt_ms": 0.1})
 
 
 def test_no_diagnosis_for_a_right_or_an_unrelated_answer():

@@ -177,8 +177,26 @@ def _delegating_np_update(pre, noise, reward, baseline, sigma):
     return p.node_perturbation_update(pre, noise, reward, baseline, sigma)
 
 
+def _delegating_reward_belief(t_s, prior, delays_s, delay_probs):
+    from neuroai_core.neuromodulation import serotonin
+
+    return serotonin.reward_belief(t_s, prior, delays_s, delay_probs)
+
+
+def _delegating_uncertainty_step(surprise, expected, delta, alpha_min, alpha_max,
+                                 eta_fast=0.3, eta_slow=0.02):
+    from neuroai_core.neuromodulation import agents
+
+    return agents.uncertainty_step(surprise, expected, delta, alpha_min, alpha_max, eta_fast,
+                                   eta_slow)
+
+
 @pytest.mark.parametrize("tid, gid, name, fn", [
     ("M1T1_LIF", "test_fi_rate", "fi_rate", _delegating_fi_rate),
+    ("M3T3_SerotoninHistamine", "test_reward_belief", "reward_belief",
+     _delegating_reward_belief),
+    ("M3T1_FourModulators", "test_uncertainty_step", "uncertainty_step",
+     _delegating_uncertainty_step),
     ("M3T2_ModulatedPlasticity", "test_context_gains", "context_gains",
      _delegating_context_gains),
     ("M4T3_ReplayGating", "test_xdg_masks", "xdg_masks", _delegating_xdg_masks),

@@ -22,6 +22,7 @@ from neuroai_core.neuromodulation import (
     surprise_learning_rate,
     td_errors,
     td_trial,
+    uncertainty_step,
     volatile_bandit,
 )
 
@@ -189,6 +190,34 @@ def test_surprise_learning_rate_by_hand():
     assert surprise_learning_rate(0.8, 0.2, 0.05, 0.8) == pytest.approx(0.6125)
     assert surprise_learning_rate(0.2, 0.3, 0.05, 0.8) == 0.05
     assert surprise_learning_rate(0.0, 0.0, 0.05, 0.8) == 0.05
+
+
+def test_uncertainty_step_by_hand():
+    # f = 0.5 + 0.3 (1 - 0.5) = 0.65; u = 0.5 + 0.02 (1 - 0.5) = 0.51;
+    # alpha = 0.05 + 0.75 (1 - 0.51 / 0.65) = 0.05 + 0.75 * 0.14 / 0.65 = 0.211538...
+    f, u, a = uncertainty_step(0.5, 0.5, -1.0, 0.05, 0.8)
+    assert (f, u) == (pytest.approx(0.65), pytest.approx(0.51))
+    assert a == pytest.approx(0.05 + 0.75 * 0.14 / 0.65)
+    # errors smaller than expected: the surprise falls below the expected uncertainty
+    f, u, a = uncertainty_step(0.2, 0.4, 0.2, 0.05, 0.8)
+    assert (f, u, a) == (pytest.approx(0.2), pytest.approx(0.396), 0.05)
+    with pytest.raises(ValueError, match="eta_slow"):
+        uncertainty_step(0.5, 0.5, 0.0, 0.05, 0.8, eta_fast=0.01, eta_slow=0.02)
+
+
+def test_surprise_learner_uses_the_uncertainty_step():
+    # The learner's rates on a run equal those of the two averages iterated by hand
+    # (a second implementation of the update, written here).
+    bandit = volatile_bandit(200, seed=3)
+    run = run_bandit(SurpriseLearner(), bandit, seed=4)
+    q, f, u = np.full(2, 0.5), 0.5, 0.5
+    for t in range(200):
+        a, r = run.choices[t], run.rewards[t]
+        delta = r - q[a]
+        f, u = f + 0.3 * (abs(delta) - f), u + 0.02 * (abs(delta) - u)
+        alpha = 0.05 + 0.75 * max(0.0, 1 - u / f) if f > 0 else 0.05
+        assert run.alphas[t] == pytest.approx(alpha)
+        q[a] += alpha * delta
 
 
 def test_surprise_learner_adapts_faster_after_a_switch():

@@ -9,16 +9,23 @@ import pytest
 
 from neuroai_core.neuromodulation import (
     ArousalTask,
+    GainTask,
     WaitingTask,
     arousal_counts,
     arousal_tradeoff,
     best_operating_point,
     decode_accuracy,
+    gain_accuracy,
     gamma_from_horizon,
     give_up_probability,
+    give_up_time,
     indifference_delay,
     population_sops,
     preferred_signs,
+    reward_belief,
+    scalar_timing_delays,
+    serotonin_prior,
+    sigmoid_rate,
     simulate_waiting,
     value_of_waiting,
     wait_value_memoryless,
@@ -99,6 +106,91 @@ def test_serotonin_rejects_bad_input():
         WaitingTask(mean_delay_steps=0.5)
 
 
+# --- waiting with a belief (Miyazaki et al. 2018) ---------------------------------------
+
+
+def test_reward_belief_by_hand():
+    # p = 0.75, delays 2, 6, 10 s equally likely. Bayes by hand:
+    # t = 0: S = 1 -> 0.75; t = 3: S = 2/3 -> 0.5 / (0.5 + 0.25) = 2/3;
+    # t = 7: S = 1/3 -> 0.25 / (0.25 + 0.25) = 1/2; t = 11: S = 0 -> 0.
+    b = reward_belief(np.array([0.0, 3.0, 7.0, 11.0]), 0.75, [2, 6, 10], [1 / 3] * 3)
+    np.testing.assert_allclose(b, [0.75, 2 / 3, 0.5, 0.0])
+    # At exactly t = 2 the 2 s reward would have come: D > t is strict, S = 2/3.
+    assert reward_belief(2.0, 0.75, [2, 6, 10], [1 / 3] * 3) == pytest.approx(2 / 3)
+    # One sure delay (fixed timing): the belief stays at the prior, then drops to 0.
+    np.testing.assert_allclose(reward_belief([1.0, 5.9, 6.0], 0.4, [6.0], [1.0]),
+                               [0.4, 0.4, 0.0])
+    # Prior 0 (a reward is never scheduled): nothing to wait for.
+    np.testing.assert_allclose(reward_belief([0.0, 1.0], 0.0, [2.0], [1.0]), [0.0, 0.0])
+
+
+def test_reward_belief_equals_a_count_of_trials():
+    # Independent check: the posterior is the fraction of trials still to be rewarded among
+    # the trials not yet rewarded. Count them exactly with 40 trials: 30 scheduled (10 at
+    # each of 1, 4, 8 s), 10 omissions; at t = 5 the unrewarded trials are the 10 omissions
+    # and the 10 at 8 s.
+    assert reward_belief(5.0, 30 / 40, [1, 4, 8], [1 / 3] * 3) == pytest.approx(10 / 20)
+    # and logit b = logit p + ln S (the module notes) on a random case
+    gen = np.random.default_rng(0)
+    d, w = np.sort(gen.uniform(1, 10, 5)), gen.dirichlet(np.ones(5))
+    t = np.array([0.5, 3.0])
+    surv = np.array([w[d > x].sum() for x in t])
+    b = reward_belief(t, 0.6, d, w)
+    np.testing.assert_allclose(np.log(b / (1 - b)), np.log(0.6 / 0.4) + np.log(surv))
+
+
+def test_serotonin_prior_and_give_up_time_by_hand():
+    # logit 0.5 = 0; + ln 3 -> p' = 3/4. logit 0.25 = -ln 3; + ln 3 -> 1/2.
+    assert serotonin_prior(0.5, math.log(3)) == pytest.approx(0.75)
+    assert serotonin_prior(0.25, math.log(3)) == pytest.approx(0.5)
+    assert serotonin_prior(0.3, 0.0) == pytest.approx(0.3)
+    t = np.arange(5.0)
+    assert give_up_time(np.array([0.9, 0.8, 0.6, 0.5, 0.1]), t, 0.6) == 2.0
+    assert give_up_time(np.array([0.9, 0.8, 0.7]), t[:3], 0.5) == 2.0  # waits to the end
+    assert give_up_time(np.array([0.4, 0.9]), t[:2], 0.5) == 0.0  # leaves at once
+
+
+def test_scalar_timing_keeps_the_mass_and_the_means():
+    grid, probs = scalar_timing_delays([2.0, 6.0], [0.25, 0.75], 0.1, 0.01, 20.0)
+    assert probs.sum() == pytest.approx(1.0) and grid[0] == pytest.approx(0.01)
+    # each bump is a Gaussian well inside the grid: mean 0.25 * 2 + 0.75 * 6 = 5
+    assert float(np.sum(grid * probs)) == pytest.approx(5.0, abs=1e-3)
+    # mass below 4 s: all of the 2 s bump (sd 0.2 s) and the 6 s bump's tail beyond
+    # (6 - 4) / 0.6 sd: 0.25 + 0.75 Phi(-10/3)
+    tail = 0.5 * (1 + math.erf(-(2 / 0.6) / math.sqrt(2)))
+    assert float(probs[grid < 4].sum()) == pytest.approx(0.25 + 0.75 * tail, abs=1e-4)
+
+
+def test_serotonin_as_prior_lengthens_waits_most_under_uncertain_timing():
+    # The qualitative result of Miyazaki et al. (2018) that the model reproduces: raising the
+    # prior lengthens the wait on omission trials more when the delay is uncertain
+    # (2, 6 or 10 s) than when it is fixed (6 s), and not at all with a 25 % prior.
+    t = np.arange(0.0, 20.0, 0.05)
+
+    def wait(delays, prior, kappa):
+        grid, probs = scalar_timing_delays(delays, [1 / len(delays)] * len(delays), 0.15,
+                                           0.05, 40.0)
+        b = reward_belief(t, float(serotonin_prior(prior, kappa)), grid, probs)
+        return give_up_time(b, t, 0.65)
+
+    effect = {name: wait(d, p, 1.0) - wait(d, p, 0.0)
+              for name, d, p in (("uncertain", [2, 6, 10], 0.75), ("fixed", [6], 0.75),
+                                 ("low", [2, 6, 10], 0.25))}
+    assert effect["uncertain"] > 2 * effect["fixed"] > 0
+    assert effect["low"] == 0.0
+
+
+def test_belief_functions_reject_bad_input():
+    with pytest.raises(ValueError, match="prior"):
+        reward_belief(1.0, 1.0, [2.0], [1.0])
+    with pytest.raises(ValueError, match="delay_probs"):
+        reward_belief(1.0, 0.5, [2.0, 3.0], [0.5, 0.6])
+    with pytest.raises(ValueError, match="weber_fraction"):
+        scalar_timing_delays([2.0], [1.0], 0.0, 0.1, 5.0)
+    with pytest.raises(ValueError, match="threshold"):
+        give_up_time([0.5], [0.0], 1.5)
+
+
 # --- histamine --------------------------------------------------------------------------
 
 
@@ -164,3 +256,47 @@ def test_best_operating_point_by_hand():
         best_operating_point([1], [1], [1], -1.0)
     with pytest.raises(ValueError, match="gain"):
         arousal_counts(-1.0)
+
+
+def test_noise_inside_the_gain_removes_the_built_in_benefit():
+    # Noise-free drive is identical in both variants; with noise_inside_gain the current is
+    # g (drive + noise): at gain 2 and noise 0.5 nA, the same draws give twice the noise.
+    a = arousal_counts(2.0, ArousalTask(n_neurons=4, noise_nA=0.0), n_trials=5, seed=3)
+    b = arousal_counts(2.0, ArousalTask(n_neurons=4, noise_nA=0.0, noise_inside_gain=True),
+                       n_trials=5, seed=3)
+    np.testing.assert_array_equal(a[0], b[0])
+
+
+def test_gain_accuracy_by_hand():
+    # Inputs chosen so the sigmoid gives 75 and 25 Hz: I = 1.5 +- 0.2 ln 3 (logistic(ln 3)
+    # = 3/4). N = 2, T = 20 ms: lambda+ = 1.5, lambda- = 0.5 spikes; mu = 1, sigma^2 = 2;
+    # accuracy = Phi(1 / sqrt 2) = (1 + erf(1/2)) / 2; spikes = 2.
+    c = 0.2 * math.log(3)
+    task = GainTask(base_nA=1.5, signal_nA=c, n_neurons=2, window_ms=20.0)
+    assert sigmoid_rate(1.5 + c, task) == pytest.approx(75.0)
+    acc, spikes = gain_accuracy(1.0, 0.0, task)
+    assert acc == pytest.approx(0.5 * (1 + math.erf(0.5)))
+    assert spikes == pytest.approx(2.0)
+    # The same inputs through a gain of 2 on half of them, or a shift of 0.5 nA.
+    half = GainTask(base_nA=0.75, signal_nA=c / 2, n_neurons=2, window_ms=20.0)
+    assert gain_accuracy(2.0, 0.0, half) == pytest.approx((acc, spikes))
+    shifted = GainTask(base_nA=1.0, signal_nA=c, n_neurons=2, window_ms=20.0)
+    assert gain_accuracy(1.0, 0.5, shifted) == pytest.approx((acc, spikes))
+    # A silent population: chance and no spikes (gain 0 with a tiny r_max is not silent, so
+    # use a huge negative shift: the logistic underflows to exactly 0 Hz).
+    assert gain_accuracy(1.0, -1e4) == (0.5, 0.0)
+
+
+def test_gain_accuracy_is_an_inverted_u_while_spikes_keep_rising():
+    gains = np.linspace(0.5, 2.5, 21)
+    res = np.array([gain_accuracy(g) for g in gains])
+    k = int(np.argmax(res[:, 0]))
+    assert 0 < k < len(gains) - 1  # the best gain is inside the range
+    assert np.all(np.diff(res[: k + 1, 0]) > 0) and np.all(np.diff(res[k:, 0]) < 0)
+    assert np.all(np.diff(res[:, 1]) > 0)
+    # near chance at both ends (saturation: both groups at r_max)
+    assert res[0, 0] < 0.6 and res[-1, 0] < 0.55
+    with pytest.raises(ValueError, match="gain"):
+        gain_accuracy(-1.0)
+    with pytest.raises(ValueError, match="slope_nA"):
+        GainTask(slope_nA=0.0)

@@ -70,6 +70,29 @@ def test_figures_are_counted_from_image_outputs():
     assert rules.figure_problems(nb, "nb") == []
 
 
+def test_at_most_four_figures_between_two_graded_checks():
+    png = nbformat.v4.new_output("display_data", data={"image/png": "iVBOR", "text/plain": "f"})
+    fig = ("code", "plot()", None)
+    # 2 figures, a test, 5 figures (too many), a hand-graded answer, 4 figures (allowed).
+    answer = {"grade": True, "solution": True, "grade_id": "why", "points": 1}
+    cells = ([fig] * 2 + [("code", TEST_OK, GRADE)] + [fig] * 5
+             + [("markdown", "Why?", answer)] + [fig] * 4)
+    nb = _nb(*cells)
+    for cell in nb.cells:
+        if cell.source == "plot()":
+            cell.outputs = [png]
+    assert rules.MAX_FIGURES_BETWEEN_CHECKS == 4
+    assert [k for _, _, k in rules.figure_stretches(nb)] == [2, 5, 4]
+    [problem] = rules.figure_problems(nb, "nb")
+    assert "cells 4-8 show 5 figures" in problem and "at most 4" in problem
+    # One more figure after the last check (the notebook's end closes that stretch): flagged.
+    nb.cells.append(nbformat.v4.new_code_cell("plot()", outputs=[png]))
+    assert len(rules.figure_problems(nb, "nb")) == 2
+    # A test cell between the five figures splits them: 3 and 2, no problem there.
+    nb.cells.insert(6, nb.cells[2].copy())
+    assert [k for _, _, k in rules.figure_stretches(nb)] == [2, 3, 2, 5]
+
+
 def test_model_answers_leave_the_student_version_and_toggle_for_instructors():
     nb = _nb(("markdown", "## Reflect\nWhy?", None),
              ("markdown", "<!-- model answer -->\nBecause the leak.", None))

@@ -1,6 +1,7 @@
 """Neuromodulation: dopamine as a prediction error, Doya's four modulators as an agent's
 knobs, surprise-driven learning rates, gain modulation, neuromodulated plasticity,
-serotonin as patience and histamine as an arousal gain.
+serotonin as patience (a horizon, and a belief that a reward will still come) and histamine
+as an arousal gain.
 
 One model per module; this file only re-exports.
 """
@@ -13,6 +14,7 @@ from neuroai_core.neuromodulation.agents import (
     q_update,
     softmax_probabilities,
     surprise_learning_rate,
+    uncertainty_step,
 )
 from neuroai_core.neuromodulation.bandits import (
     Bandit,
@@ -33,12 +35,15 @@ from neuroai_core.neuromodulation.gain import (
 )
 from neuroai_core.neuromodulation.histamine import (
     ArousalTask,
+    GainTask,
     arousal_counts,
     arousal_tradeoff,
     best_operating_point,
     decode_accuracy,
+    gain_accuracy,
     population_sops,
     preferred_signs,
+    sigmoid_rate,
 )
 from neuroai_core.neuromodulation.plastic_rnn import (
     CueRewardEpisodes,
@@ -53,7 +58,11 @@ from neuroai_core.neuromodulation.serotonin import (
     WaitingTask,
     gamma_from_horizon,
     give_up_probability,
+    give_up_time,
     indifference_delay,
+    reward_belief,
+    scalar_timing_delays,
+    serotonin_prior,
     simulate_waiting,
     value_of_waiting,
     wait_value_memoryless,
@@ -74,6 +83,7 @@ __all__ = [
     "ContextTask",
     "CueRewardEpisodes",
     "GainModulatedNet",
+    "GainTask",
     "Neuromodulators",
     "PlasticRNN",
     "SoftmaxAgent",
@@ -91,17 +101,23 @@ __all__ = [
     "cue_reward_episodes",
     "decode_accuracy",
     "discounted_value",
+    "gain_accuracy",
     "gain_modulated_forward",
     "gamma_from_horizon",
     "give_up_probability",
+    "give_up_time",
     "hebbian_update",
     "indifference_delay",
     "population_sops",
     "preferred_signs",
     "q_update",
     "reward_after_changes",
+    "reward_belief",
     "run_bandit",
     "run_td_chain",
+    "scalar_timing_delays",
+    "serotonin_prior",
+    "sigmoid_rate",
     "simulate_waiting",
     "softmax_probabilities",
     "stationary_bandit",
@@ -110,6 +126,7 @@ __all__ = [
     "td_trial",
     "train_context_net",
     "train_plastic_rnn",
+    "uncertainty_step",
     "value_of_waiting",
     "volatile_bandit",
     "wait_value_memoryless",

@@ -220,12 +220,69 @@ def surprise_learning_rate(
     """Learning rate that rises with unexpected uncertainty.
 
     ``alpha = alpha_min + (alpha_max - alpha_min) * max(0, 1 - slow / fast)``, i.e. the
-    fraction of the current surprise ``fast`` not explained by the expected noise ``slow``
-    (0 when ``fast <= slow``; ``alpha_min`` when ``fast`` is 0).
+    fraction of the current surprise ``fast`` not explained by the expected uncertainty
+    ``slow`` (0 when ``fast <= slow``; ``alpha_min`` when ``fast`` is 0).
     """
     if fast <= slow or fast <= 0:
         return alpha_min
     return alpha_min + (alpha_max - alpha_min) * (1.0 - slow / fast)
+
+
+def uncertainty_step(surprise: float, expected: float, delta: float, alpha_min: float,
+                     alpha_max: float, eta_fast: float = 0.3, eta_slow: float = 0.02
+                     ) -> tuple[float, float, float]:
+    """One trial of the surprise learner: both uncertainty signals and the learning rate.
+
+    Parameters
+    ----------
+    surprise : float
+        Fast running average of ``|delta|`` before this trial: the current surprise.
+    expected : float
+        Slow running average of ``|delta|`` before this trial: the expected uncertainty,
+        the size of the errors the learner has come to expect (acetylcholine's signal in
+        Yu & Dayan's reading).
+    delta : float
+        This trial's reward-prediction error.
+    alpha_min, alpha_max : float
+        Range of the learning rate.
+    eta_fast, eta_slow : float
+        Update rates of the two averages, ``0 < eta_slow < eta_fast <= 1``.
+
+    Returns
+    -------
+    surprise, expected, alpha : float
+        Both averages after this trial, and the learning rate they give.
+
+    Notes
+    -----
+    .. math::
+
+        f \\leftarrow f + \\eta_f (|\\delta| - f), \\qquad
+        u \\leftarrow u + \\eta_s (|\\delta| - u), \\qquad
+        \\alpha = \\alpha_\\min + (\\alpha_\\max - \\alpha_\\min)\\max(0, 1 - u / f)
+
+    (``alpha_min`` when ``f <= 0``). ``1 - u/f`` is the share of the current surprise that
+    the expected uncertainty does not explain: the unexpected uncertainty that Yu & Dayan
+    (2005) tied to noradrenaline. Their model computes both uncertainties exactly in a
+    hidden-context task; this rule estimates them from past errors (Pearce & Hall 1980 in
+    spirit).
+
+    References
+    ----------
+    Yu, A. J. & Dayan, P. (2005). Uncertainty, neuromodulation, and attention. *Neuron*
+    46(4), 681-692.
+    Pearce, J. M. & Hall, G. (1980). A model for Pavlovian learning: variations in the
+    effectiveness of conditioned but not of unconditioned stimuli. *Psychological Review*
+    87(6), 532-552.
+
+    Used in: M3T1 Four modulators (exercise 3), through :class:`SurpriseLearner`.
+    """
+    if not 0 < eta_slow < eta_fast <= 1:
+        raise ValueError(f"eta_slow={eta_slow!r} and eta_fast={eta_fast!r} must satisfy "
+                         "0 < eta_slow < eta_fast <= 1")
+    surprise = surprise + eta_fast * (abs(delta) - surprise)
+    expected = expected + eta_slow * (abs(delta) - expected)
+    return surprise, expected, surprise_learning_rate(surprise, expected, alpha_min, alpha_max)
 
 
 class SurpriseLearner(SoftmaxAgent):
@@ -248,7 +305,7 @@ class SurpriseLearner(SoftmaxAgent):
     On each trial, with ``delta = r - Q[a]``::
 
         fast <- fast + eta_fast (|delta| - fast)     current surprise
-        slow <- slow + eta_slow (|delta| - slow)     expected uncertainty (noise)
+        slow <- slow + eta_slow (|delta| - slow)     expected uncertainty (ACh)
         alpha = alpha_min + (alpha_max - alpha_min) max(0, 1 - slow / fast)
         Q[a] <- Q[a] + alpha DA delta
 
@@ -293,7 +350,9 @@ class SurpriseLearner(SoftmaxAgent):
         return self
 
     def learning_rate(self, delta: float) -> float:
-        """Update both surprise averages with ``|delta|`` and return the learning rate."""
-        self.fast_ += self.eta_fast * (abs(delta) - self.fast_)
-        self.slow_ += self.eta_slow * (abs(delta) - self.slow_)
-        return surprise_learning_rate(self.fast_, self.slow_, self.alpha_min, self.alpha_max)
+        """Update both surprise averages with ``|delta|`` and return the learning rate
+        (:func:`uncertainty_step`)."""
+        self.fast_, self.slow_, alpha = uncertainty_step(
+            self.fast_, self.slow_, delta, self.alpha_min, self.alpha_max, self.eta_fast,
+            self.eta_slow)
+        return alpha

@@ -23,18 +23,38 @@ the spike count, and with it the energy, keeps growing. Under a stated price per
 operation, the best operating point maximises ``accuracy - cost_per_sop * SOPs``
 (:func:`best_operating_point`).
 
+That benefit is partly built in: the background noise is added *after* the gain, so the
+signal-to-noise ratio of the input grows with ``g`` by construction. With
+``ArousalTask(noise_inside_gain=True)`` the noise is scaled with the signal,
+``I_i = g (I_base + c w_i s + sigma xi_i)``: the control.
+
+**A gain on an input-output function** (:func:`gain_accuracy`). A rate model without that
+assumption: each neuron's rate is a sigmoid of its input,
+``f(I) = r_max / (1 + exp(-(I - I_half) / k))`` (the logistic unit whose gain Servan-Schreiber,
+Printz & Cohen (1990) made the model of a catecholamine), the input is
+``g (I_base + c w_i s) + b`` (``g`` a multiplicative gain, ``b`` an additive depolarisation,
+closer to what histamine's H1 receptors do), and the only noise is the neurons' own Poisson
+spiking. Low gain leaves the population below threshold, high gain saturates both groups,
+so accuracy is an inverted U of the gain, while the spike count keeps rising.
+
 References
 ----------
 Haas, H. & Panula, P. (2003). The role of histamine and the tuberomamillary nucleus in
 the nervous system. *Nature Reviews Neuroscience* 4(2), 121-130.
 Gerstner, W., Kistler, W. M., Naud, R. & Paninski, L. (2014). *Neuronal Dynamics*,
 ch. 1.3 (the LIF neuron and its f-I curve).
+Servan-Schreiber, D., Printz, H. & Cohen, J. D. (1990). A network model of catecholamine
+effects: gain, signal-to-noise ratio, and behavior. *Science* 249(4971), 892-895.
+Aston-Jones, G. & Cohen, J. D. (2005). An integrative theory of locus
+coeruleus-norepinephrine function: adaptive gain and optimal performance. *Annual Review
+of Neuroscience* 28, 403-450.
 
 Used in: M3T3 Serotonin and histamine.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,6 +69,8 @@ class ArousalTask:
     """The two-choice task of the module notes (currents in nA, times in ms).
 
     The LIF neurons are ``LIFParams()`` (rheobase 1.5 nA, 2 ms refractory period).
+    ``noise_inside_gain``: the noise is scaled by the gain with the signal (the control of
+    the module notes) instead of added after it.
     """
 
     n_neurons: int = 100
@@ -57,6 +79,7 @@ class ArousalTask:
     signal_nA: float = 0.03
     noise_nA: float = 0.5
     fan_out: int = 100
+    noise_inside_gain: bool = False
 
     def __post_init__(self) -> None:
         if self.n_neurons < 2 or self.n_neurons % 2:
@@ -94,7 +117,8 @@ def arousal_counts(gain: float, task: ArousalTask | None = None, n_trials: int =
     w = preferred_signs(task.n_neurons)
     s = np.where(rng.random(n_trials) < 0.5, 1, -1).astype(np.int64)
     noise = task.noise_nA * rng.standard_normal((n_trials, task.n_neurons))
-    current = gain * (task.base_nA + task.signal_nA * w[None, :] * s[:, None]) + noise
+    drive = task.base_nA + task.signal_nA * w[None, :] * s[:, None]
+    current = gain * (drive + noise) if task.noise_inside_gain else gain * drive + noise
     res = simulate_lif_counts(params or LIFParams(), current.ravel(), task.window_ms,
                               backend="simulate")
     return res.spike_counts.reshape(n_trials, task.n_neurons), s, w
@@ -158,3 +182,131 @@ def best_operating_point(gains, accuracy, sops, cost_per_sop: float
                          f"{g.shape}, {a.shape}, {e.shape}")
     utility = a - cost_per_sop * e
     return float(g[int(np.argmax(utility))]), utility
+
+
+# --- a gain on a sigmoid input-output function ------------------------------------------
+
+
+@dataclass(frozen=True)
+class GainTask:
+    """The rate-model two-choice task of :func:`gain_accuracy` (currents in nA).
+
+    Attributes
+    ----------
+    r_max_hz : float
+        Largest rate of the sigmoid, in Hz.
+    half_nA : float
+        Input at which the rate is half its maximum, in nA.
+    slope_nA : float
+        Width of the sigmoid's rise, in nA (> 0).
+    base_nA, signal_nA : float
+        The input ``I_base + c w_i s`` before the gain, in nA.
+    n_neurons : int
+        Even; half prefer ``s = +1``.
+    window_ms : float
+        Counting window, in ms.
+    """
+
+    r_max_hz: float = 100.0
+    half_nA: float = 1.5
+    slope_nA: float = 0.2
+    base_nA: float = 1.2
+    signal_nA: float = 0.015
+    n_neurons: int = 100
+    window_ms: float = 100.0
+
+    def __post_init__(self) -> None:
+        if not self.r_max_hz > 0:
+            raise ValueError(f"r_max_hz must be positive, got {self.r_max_hz!r}")
+        if not self.slope_nA > 0:
+            raise ValueError(f"slope_nA must be positive, got {self.slope_nA!r}")
+        if self.n_neurons < 2 or self.n_neurons % 2:
+            raise ValueError(f"n_neurons must be an even number >= 2, got {self.n_neurons!r}")
+        if not self.window_ms > 0:
+            raise ValueError(f"window_ms must be positive, got {self.window_ms!r}")
+
+
+def sigmoid_rate(current_nA, task: GainTask | None = None):
+    """Rate of the sigmoid input-output function of :class:`GainTask`.
+
+    Parameters
+    ----------
+    current_nA : float or ndarray
+        Input current, in nA (after any gain and shift).
+    task : GainTask, optional
+        Supplies ``r_max_hz``, ``half_nA`` and ``slope_nA``.
+
+    Returns
+    -------
+    ndarray of the shape of ``current_nA``: rates in Hz, in [0, r_max].
+
+    Notes
+    -----
+    .. math:: f(I) = \\frac{r_\\max}{1 + e^{-(I - I_{1/2})/k}}
+
+    The logistic unit of Servan-Schreiber, Printz & Cohen (1990), in physical units.
+
+    References
+    ----------
+    Servan-Schreiber, D., Printz, H. & Cohen, J. D. (1990). *Science* 249(4971), 892-895.
+
+    Used in: M3T3 Serotonin and histamine (through :func:`gain_accuracy`).
+    """
+    task = task or GainTask()
+    x = (np.asarray(current_nA, dtype=float) - task.half_nA) / task.slope_nA
+    with np.errstate(over="ignore"):  # far below threshold exp(-x) is inf: a rate of 0
+        return task.r_max_hz / (1.0 + np.exp(-x))
+
+
+def gain_accuracy(gain: float, shift_nA: float = 0.0, task: GainTask | None = None
+                  ) -> tuple[float, float]:
+    """Accuracy and expected spike count of a Poisson population under a gain and a shift.
+
+    Parameters
+    ----------
+    gain : float
+        Multiplicative gain ``g`` on the input (>= 0).
+    shift_nA : float
+        Additive current ``b`` (nA), added after the gain.
+    task : GainTask, optional
+
+    Returns
+    -------
+    accuracy : float
+        Probability that ``sign(sum_i w_i n_i)`` equals the stimulus, in the Gaussian
+        approximation; 0.5 when the population is silent.
+    spikes : float
+        Expected number of spikes per trial, whole population.
+
+    Notes
+    -----
+    The ``N/2`` neurons that prefer the stimulus fire at ``r_+ = f(g (I_base + c) + b)``, the
+    others at ``r_- = f(g (I_base - c) + b)``. With Poisson counts over a window ``T`` the
+    evidence ``E = sum_i w_i n_i`` (taking ``s = +1``; the task is symmetric) has mean and
+    variance
+
+    .. math:: \\mu = \\tfrac{N}{2}(r_+ - r_-)T, \\qquad \\sigma^2 = \\tfrac{N}{2}(r_+ + r_-)T,
+
+    and the accuracy is ``Phi(mu / sigma)``, ``Phi`` the standard normal distribution
+    function; the expected spike count is ``N/2 (r_+ + r_-) T``. The gain multiplies the
+    signal ``c`` as well as the base, an additive shift does not; both move the operating
+    point along the sigmoid, and both are limited by its floor and its ceiling.
+
+    References
+    ----------
+    Servan-Schreiber, D., Printz, H. & Cohen, J. D. (1990). A network model of
+    catecholamine effects: gain, signal-to-noise ratio, and behavior. *Science* 249(4971),
+    892-895.
+
+    Used in: M3T3 Serotonin and histamine.
+    """
+    task = task or GainTask()
+    if not gain >= 0:
+        raise ValueError(f"gain must be non-negative, got {gain!r}")
+    r_plus = float(sigmoid_rate(gain * (task.base_nA + task.signal_nA) + shift_nA, task))
+    r_minus = float(sigmoid_rate(gain * (task.base_nA - task.signal_nA) + shift_nA, task))
+    half_t = task.n_neurons / 2 * task.window_ms / 1000.0
+    mean, var = half_t * (r_plus - r_minus), half_t * (r_plus + r_minus)
+    if var <= 0:
+        return 0.5, 0.0
+    return 0.5 * (1.0 + math.erf(mean / math.sqrt(2.0 * var))), var
