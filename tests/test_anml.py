@@ -285,3 +285,22 @@ def test_meta_config_validation_names_the_parameter():
         MetaConfig(meta_steps=-1)
     with pytest.raises(ValueError, match="n_shots"):
         MetaConfig(n_shots=0)
+
+
+def test_meta_experiment_holds_out_its_test_digits():
+    # The protocol's promise: the digits of the new sequence are never meta-trained on,
+    # every method is tested on the same five of them, and each R is a (5, 5) matrix of
+    # accuracies. A tiny budget (2 outer steps) keeps the test fast.
+    cfg = MetaConfig(meta_steps=2, meta_batch=2)
+    out = anml.meta_experiment(3, cfg, methods=("meta-learned modulator", "fine-tuning"))
+    assert sorted(out["classes"] + out["meta_classes"]) == list(range(10))
+    assert not set(out["classes"]) & set(out["meta_classes"])
+    assert list(out["R"]) == ["meta-learned modulator", "fine-tuning"]
+    for R in out["R"].values():
+        assert R.shape == (5, 5) and ((R >= 0) & (R <= 1)).all()
+    stream = out["stream"]
+    assert [int(t.y_train[0]) for t in stream.tasks] == list(range(5))
+    assert all(len(t.x_train) == 10 for t in stream.tasks)
+    assert out["inner_lr"]["meta-learned modulator"] in anml.LR_GRID
+    with pytest.raises(ValueError, match="methods"):
+        anml.meta_experiment(0, cfg, methods=("no such method",))
