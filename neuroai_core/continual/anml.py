@@ -27,8 +27,16 @@ a batch of sequences at a time. ``gate=False`` fixes ``g = 1`` (the same meta-le
 without a modulator, the OML-like control).
 
 Meta-training sees only its own classes; meta-testing gives the frozen pair a *new*
-sequence of held-out classes and measures the accuracy matrix ``R`` (class-incremental:
-after class ``i`` the readouts of classes ``0 ... i`` compete).
+sequence of held-out classes and measures the accuracy matrix ``R`` (all ``C`` readout
+rows learn from the first image, a row not seen yet being pushed down; the test after
+class ``i`` lets the rows of classes ``0 ... i`` compete, as class-incremental learning).
+
+**The inner rate.** At a small rate ``softmax(V z)`` stays close to uniform, each step
+barely depends on ``V``, and the readout becomes a weighted sum of the features of each
+class, independent of the order of the sequence: nothing is overwritten, and argmax
+accuracy is unchanged by the scale of ``V``. The meta-loss, a cross-entropy, rewards
+confident readouts and so pushes the rate up; :func:`tune_inner_lr` chooses a rate by
+accuracy on meta-training sequences instead, and :func:`meta_experiment` reports both.
 
 References
 ----------
