@@ -304,3 +304,18 @@ def test_meta_experiment_holds_out_its_test_digits():
     assert out["inner_lr"]["meta-learned modulator"] in anml.LR_GRID
     with pytest.raises(ValueError, match="methods"):
         anml.meta_experiment(0, cfg, methods=("no such method",))
+
+
+def test_pretrain_depends_on_its_seed_only():
+    # Seeds as arguments: the same seed gives the same weights whatever the global torch
+    # RNG did in between (the temporary readout was once drawn from it), another seed not.
+    gen = np.random.default_rng(1)
+    x, y = gen.random((40, 6)).astype(np.float32), np.repeat([0, 1], 20)
+    cfg = MetaConfig(n_hidden=5, n_modulator=3)
+    a = anml.pretrain(x, y, [0, 1], cfg, steps=20, seed=4)
+    torch.manual_seed(123)
+    torch.rand(10)
+    b = anml.pretrain(x, y, [0, 1], cfg, steps=20, seed=4)
+    c = anml.pretrain(x, y, [0, 1], cfg, steps=20, seed=5)
+    assert torch.equal(a.rep.weight, b.rep.weight)
+    assert not torch.equal(a.rep.weight, c.rep.weight)

@@ -455,8 +455,12 @@ def pretrain(x: np.ndarray, y: np.ndarray, classes, config: MetaConfig | None = 
     label = {int(c): k for k, c in enumerate(classes)}
     ys = torch.as_tensor([label[int(c)] for c in y[keep]], dtype=torch.int64)
     head = nn.Linear(config.n_hidden, len(label))
-    opt = torch.optim.Adam([*net.rep.parameters(), *head.parameters()], lr=lr)
     tg = torch_generator([int(gen.integers(2**31)), 2])
+    with torch.no_grad():  # PyTorch's default initialisation, from the seed, not global RNG
+        bound = 1.0 / config.n_hidden**0.5
+        head.weight.uniform_(-bound, bound, generator=tg)
+        head.bias.uniform_(-bound, bound, generator=tg)
+    opt = torch.optim.Adam([*net.rep.parameters(), *head.parameters()], lr=lr)
     with single_thread():
         for _ in range(steps):
             idx = torch.randint(len(xs), (batch_size,), generator=tg)
