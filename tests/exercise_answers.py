@@ -528,6 +528,39 @@ def m4t4_forward_transfer(R, baseline):
     return float((np.diagonal(R, offset=1) - b[1:]).mean())
 
 
+# M4T5_LearningToModulate -------------------------------------------------------------
+
+
+def m4t5_gated_features(x, rep, mod):
+    # einsum and the logistic function written out.
+    W, b = rep
+    h = torch.clamp(torch.einsum("hi,bi->bh", W, x) + b, min=0.0)
+    if mod is None:
+        return h
+    M1, c1, M2, c2 = mod
+    a = torch.clamp(torch.einsum("mi,bi->bm", M1, x) + c1, min=0.0)
+    return h / (1.0 + torch.exp(-(torch.einsum("hm,bm->bh", M2, a) + c2)))
+
+
+def m4t5_readout_sgd_step(V, z, y, lr):
+    # The step written as an increase along (e_y - p), with a one-hot from torch.
+    p = torch.exp(torch.log_softmax(torch.mv(V, z), dim=0))
+    target = torch.nn.functional.one_hot(torch.tensor(int(y)), V.shape[0]).to(V.dtype)
+    return V + lr * (target - p)[:, None] * z[None, :]
+
+
+def m4t5_sequence_meta_loss(features, x_train, y_train, x_query, y_query, lr, n_classes):
+    # Inlined steps (no call of the readout step) and the loss from log_softmax and gather.
+    z = features(x_train)
+    V = z.new_zeros((n_classes, z.shape[1]))
+    for z_k, y_k in zip(z, torch.as_tensor(y_train).tolist(), strict=True):
+        p = torch.softmax(V @ z_k, dim=0)
+        V = V + lr * torch.outer(torch.eye(n_classes, dtype=z.dtype)[y_k] - p, z_k)
+    logp = torch.log_softmax(features(x_query) @ V.T, dim=1)
+    yq = torch.as_tensor(y_query, dtype=torch.int64)
+    return -logp.gather(1, yq[:, None]).mean()
+
+
 ANSWERS = {
     "M1T1_LIF": {"euler_step": m1t1_euler_step, "simulate_euler": m1t1_simulate_euler,
                  "fi_rate": m1t1_fi_rate},
@@ -567,6 +600,9 @@ ANSWERS = {
     "M4T4_SurpriseGating": {"detect_changes": m4t4_detect_changes,
                             "infer_context": m4t4_infer_context,
                             "forward_transfer": m4t4_forward_transfer},
+    "M4T5_LearningToModulate": {"gated_features": m4t5_gated_features,
+                                "readout_sgd_step": m4t5_readout_sgd_step,
+                                "sequence_meta_loss": m4t5_sequence_meta_loss},
     "M5T1_Decoding": {"cross_validated_accuracy": m5t1_cross_validated_accuracy,
                       "correlation_rdm": m5t1_correlation_rdm,
                       "compare_rdms_spearman": m5t1_compare_rdms_spearman},
