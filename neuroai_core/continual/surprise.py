@@ -464,12 +464,20 @@ class SurpriseRun:
     the task's context given when ``oracle == "label"``); ``R_given`` (n_tasks, n_tasks):
     the same probes with each task tested under the context most of its batches were
     trained under (the current context for tasks not yet seen): an oracle for the
-    test-time rule only; ``losses`` (n_steps,): the prequential loss of every batch;
+    test-time rule only; ``R_confidence`` (n_tasks, n_tasks): the same probes with the
+    context of each test image inferred by the most-confident-gate rule
+    (:func:`infer_context`), whatever ``test_rule`` says; ``losses`` (n_steps,): the
+    prequential loss of every batch;
     ``switches``: the steps where the true task changed (never shown to the learner
     unless ``oracle`` says so); ``detections``: the steps where it declared a change;
     ``contexts`` (n_steps,): the context each batch was trained under; ``n_contexts``:
     contexts allocated; ``test_contexts``: for each task, the context inferred for each
-    test image after the last task; ``seconds``: wall time.
+    test image after the last task; ``seconds``: wall time; ``model``: the trained
+    network (called as ``model(x, context_ids)``); ``context_units`` (n_contexts,
+    n_outputs), bool: the output units each context was trained on;
+    ``context_means``, ``context_variances`` (n_contexts, n_features): the statistics of
+    the inputs each context was trained on (variances floored at ``var_floor``), which
+    :func:`familiar_context` uses.
     """
 
     R: np.ndarray
@@ -481,6 +489,11 @@ class SurpriseRun:
     test_contexts: list[np.ndarray]
     seconds: float
     R_given: np.ndarray | None = None
+    R_confidence: np.ndarray | None = None
+    model: nn.Module | None = None
+    context_units: torch.Tensor | None = None
+    context_means: torch.Tensor | None = None
+    context_variances: torch.Tensor | None = None
 
 
 class _Pushback:
@@ -559,7 +572,7 @@ def _run_surprise(stream: TaskStream, config: ContinualConfig, sc: SurpriseConfi
     ctx_n = torch.zeros(n_ctx_max, dtype=torch.float64)   # inputs each context trained on,
     ctx_sum = torch.zeros(n_ctx_max, stream.n_features, dtype=torch.float64)  # their sum
     ctx_sq = torch.zeros(n_ctx_max, stream.n_features, dtype=torch.float64)   # and squares
-    R, R_given = np.zeros((T, T)), np.zeros((T, T))
+    R, R_given, R_conf = np.zeros((T, T)), np.zeros((T, T)), np.zeros((T, T))
     losses, contexts, switches, detections = [], [], [], []
     segment_contexts: list[list[int]] = [[] for _ in range(T)]
     recent_x: list[torch.Tensor] = []
@@ -588,6 +601,11 @@ def _run_surprise(stream: TaskStream, config: ContinualConfig, sc: SurpriseConfi
     def test_units():
         return ctx_units if (sc.context_units and sc.gate) else None
 
+    def stats(used: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        n = ctx_n[used, None].clamp(min=1)
+        mean = ctx_sum[used] / n
+        return mean, (ctx_sq[used] / n - mean**2).clamp(min=0) + sc.var_floor
+
     def probe(upto: int) -> tuple[np.ndarray, list[np.ndarray]]:
         """The experimenter's measurement after task ``upto`` (row ``upto`` of R)."""
         trained = [int(np.bincount(c).argmax()) if c else state["context"]
@@ -599,19 +617,20 @@ def _run_surprise(stream: TaskStream, config: ContinualConfig, sc: SurpriseConfi
                     if stream.tasks[i].task_id == task.task_id and segment_contexts[i]:
                         trained[j] = trained[i]
         R_given[upto] = evaluate_given(model, stream, upto, trained, test_units())
+        conf = evaluate_inferred(model, stream, upto, state["n_contexts"], test_units())
+        R_conf[upto] = conf[0]
         if sc.oracle == "label":
             ids = [t.task_id for t in stream.tasks]
             row = evaluate_given(model, stream, upto, ids, test_units())
             return row, [np.full(len(t.x_test), t.task_id) for t in stream.tasks]
         if sc.test_rule == "familiarity" and sc.gate:
             used = torch.nonzero(ctx_n > 0).flatten()
-            mean = ctx_sum[used] / ctx_n[used, None]
-            var = (ctx_sq[used] / ctx_n[used, None] - mean**2).clamp(min=0) + sc.var_floor
+            mean, var = stats(used)
             row, chosen = evaluate_familiar(model, stream, upto, mean, var,
                                             None if test_units() is None
                                             else test_units()[used])
             return row, [used[c].numpy() for c in chosen]
-        return evaluate_inferred(model, stream, upto, state["n_contexts"], test_units())
+        return conf
 
     def segment(limit: int | None):
         n = 0
@@ -684,10 +703,14 @@ def _run_surprise(stream: TaskStream, config: ContinualConfig, sc: SurpriseConfi
         elif limit is None:  # an unbounded stretch ends only at a detection or the end
             break
     R[state["task"]], test_ctx = probe(state["task"])
+    K = state["n_contexts"]
+    means, variances = stats(torch.arange(K))
     return SurpriseRun(R, np.asarray(losses), np.asarray(switches, dtype=np.int64),
                        np.asarray(detections, dtype=np.int64), np.asarray(contexts),
-                       state["n_contexts"], test_ctx, time.perf_counter() - start,
-                       R_given=R_given)
+                       K, test_ctx, time.perf_counter() - start, R_given=R_given,
+                       R_confidence=R_conf,
+                       model=model, context_units=ctx_units[:K].clone(),
+                       context_means=means.float(), context_variances=variances.float())
 
 
 def recurring_stream(stream: TaskStream, order) -> TaskStream:
