@@ -27,11 +27,34 @@ detect task boundaries from plateaus and peaks of the loss in the same spirit.
 3. *a transient learning-rate boost*: ``boost_steps`` steps at ``boost x lr``, then ``lr``
    (the surprise-raised learning rate of Yu & Dayan 2005 and of M3T1).
 
-**Test time** has no labels and no stream: the context of an input is inferred as the gate
-under which the network is most confident (largest maximum softmax probability over the
-active output units), :func:`infer_context`. Its cost is one forward pass per context
-used, ``K`` times the cost of one prediction, and it fails where a wrong gate is
-confidently wrong.
+**Test time** has no labels and no stream: a test image must find its context itself.
+Two rules are implemented. ``test_rule="confidence"``: the gate under which the network is
+most confident (largest maximum softmax probability over the gate's output units),
+:func:`infer_context`; it costs ``K`` forward passes and fails because every gate is
+confident on every input, also on inputs it never saw (Hendrycks & Gimpel 2017): on split
+digits, class-IL, it sends most images of the newest task to older gates. The default,
+``test_rule="familiarity"``: the context whose training inputs the image resembles most,
+the largest diagonal-Gaussian log-likelihood
+
+    log N(x; mu_c, diag(v_c)) = -1/2 sum_i [(x_i - mu_ci)^2 / v_ci + log v_ci] + const,
+
+with ``mu_c`` and ``v_c`` the per-feature mean and variance (floored) of the inputs trained
+under context ``c`` (:func:`familiar_context`). It needs no label, and fails where two
+contexts share their inputs and differ only in the answer.
+
+**Two details of the network** (both switches, for the controls): gated units are scaled
+by ``1 / keep_fraction`` (``rescale_gate``, as inverted dropout, Srivastava et al. 2014),
+otherwise a gate that keeps half the units halves the drive to the next layer and the
+first task is learned worse (permuted digits, 2 epochs: 0.69 instead of 0.84); and in
+domain- and class-IL only the output units of the labels seen so far learn
+(``head="seen"``), as fine-tuning's class-IL head does, instead of every unit of the
+stream from the first step.
+
+**Controls**: ``gate``, ``ewc_lambda = 0`` and ``boost = 1`` switch each mechanism off;
+``oracle="boundaries"`` gives the true task switches, ``oracle="label"`` the switches and
+the task identity (at test too); with ``ewc_lambda = 0`` and ``boost = 1`` the latter is
+XdG at the learner's keep fraction. :func:`recurring_stream` makes tasks come back.
+:data:`SURPRISE_V1` is the learner before these fixes.
 
 References
 ----------
@@ -46,6 +69,10 @@ Schwarz, J. et al. (2018). Progress & compress: a scalable framework for continu
 learning. *ICML*, 4528-4537.
 Dawid, A. P. (1984). Statistical theory: the prequential approach. *J. R. Stat. Soc. A*
 147(2), 278-292.
+Hendrycks, D. & Gimpel, K. (2017). A baseline for detecting misclassified and
+out-of-distribution examples in neural networks. *ICLR 2017*.
+Srivastava, N. et al. (2014). Dropout: a simple way to prevent neural networks from
+overfitting. *JMLR* 15, 1929-1958.
 
 Used in: M4T4 A neuromodulator against forgetting, without task labels.
 """
