@@ -290,6 +290,52 @@ def continual_tables(rows) -> str:
     return "\n\n".join(out)
 
 
+COMBOS = tuple((st, sc) for st in ("split digits", "permuted digits") for sc in SCENARIOS)
+
+
+def summary_table(rows, methods) -> str:
+    """Average accuracy after 5 tasks, one column per stream and scenario."""
+    lines = ["| method | " + " | ".join(f"{st.split()[0]} {sc}-IL" for st, sc in COMBOS) + " |",
+             "|---|" + "---|" * len(COMBOS)]
+    for m in methods:
+        cells = []
+        for st, sc in COMBOS:
+            rr = select(rows, stream=st, scenario=sc, method=m)
+            cells.append(fmt([average_accuracy(np.asarray(r["R"])) for r in rr]) if rr
+                         else "n/a")
+        lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def last_row_table(rows, stream, scenario, methods, key="R") -> str:
+    """Accuracy on each task after the last one, R[4, j], with the average."""
+    lines = ["| method | " + " | ".join(f"task {j + 1}" for j in range(5)) + " | average |",
+             "|---|" + "---|" * 6]
+    for m in methods:
+        rr = select(rows, stream=stream, scenario=scenario, method=m)
+        if not rr or key not in rr[0]:
+            continue
+        Rs = np.array([r[key] for r in rr])
+        cells = [fmt(Rs[:, -1, j], 2) for j in range(5)] + [fmt(Rs[:, -1].mean(1))]
+        lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def first_task_table(rows, methods) -> str:
+    """R[0, 0], the first task after training it (no switch yet), per stream and scenario."""
+    combos = [("permuted digits", "domain"), ("permuted digits", "class"),
+              ("split digits", "class")]
+    lines = ["| method | " + " | ".join(f"{st.split()[0]} {sc}-IL" for st, sc in combos) + " |",
+             "|---|" + "---|" * len(combos)]
+    for m in methods:
+        cells = []
+        for st, sc in combos:
+            rr = select(rows, stream=st, scenario=sc, method=m)
+            cells.append(fmt([r["R"][0][0] for r in rr], 2) if rr else "n/a")
+        lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def matrix_text(rows, stream, scenario, method, key="R") -> str:
     rr = select(rows, stream=stream, scenario=scenario, method=method)
     Rs = np.array([r[key] for r in rr])
@@ -363,6 +409,24 @@ def tables(res: dict) -> str:
     if "continual" in res:
         rows = res["continual"]
         out.append(continual_tables(rows))
+        out.append(summary_table(rows, ("fine-tuning", "replay", "xdg", "modulated",
+                                        "v1 (before fixes)", "surprise")))
+        out.append(summary_table(rows, ("surprise", "no gate", "no consolidation", "no boost",
+                                        "oracle boundaries", "oracle label",
+                                        "xdg p=0.5 (label)")))
+        win = ("fine-tuning", "replay", "v1 (before fixes)", "surprise", "oracle label")
+        split_last = ("split digits", "class")
+        out.append("split class-IL, R[4, j]\n\n" + last_row_table(rows, *split_last, win))
+        out.append("split class-IL, R_confidence[4, j] (most-confident rule)\n\n"
+                   + last_row_table(rows, *split_last, ("surprise",), "R_confidence"))
+        out.append("split class-IL, R_given[4, j] (own gate given)\n\n"
+                   + last_row_table(rows, *split_last, ("v1 (before fixes)", "surprise"),
+                                    "R_given"))
+        out.append("permuted class-IL, R[4, j]\n\n"
+                   + last_row_table(rows, "permuted digits", "class", win))
+        out.append(first_task_table(rows, ("fine-tuning", "v1 (before fixes)",
+                                           "v1 + rescaled gates", "v1 + rescaled + seen head",
+                                           "surprise")))
         for m in ("surprise", "v1 (before fixes)", "replay", "fine-tuning"):
             if select(rows, stream="split digits", scenario="class", method=m):
                 out.append(matrix_text(rows, "split digits", "class", m))
