@@ -2,7 +2,8 @@
 and the precomputed tables of M4T4, from the library alone.
 
     python book/limits_figures.py                       # every part, 5 seeds, in this process
-    python book/limits_figures.py --part split          # one part (split, permuted,
+    python book/limits_figures.py --part split          # one part (split, permuted or
+                                                        #   permuted-{class,domain,task},
                                                         #   recurring, transfer, bandit, spikes)
     python book/limits_figures.py --merge               # parts -> results.json, figures, tables
     python book/limits_figures.py --replot              # figures and tables from results.json
@@ -81,11 +82,11 @@ def _cpu() -> float:
     return time.process_time()
 
 
-def continual(stream: str, seeds) -> list[dict]:
+def continual(stream: str, seeds, scenarios=SCENARIOS) -> list[dict]:
     """Every baseline and every surprise variant, in every scenario, on one stream."""
     cfg = ContinualConfig(epochs=EPOCHS[stream])
     rows = []
-    for scenario in SCENARIOS:
+    for scenario in scenarios:
         for seed in seeds:
             s = STREAMS_BY_NAME[stream](scenario=scenario, seed=seed)
             for method in BASELINES:
@@ -573,7 +574,8 @@ def figures(res: dict) -> None:
         plt.close(fig)
 
 
-PARTS = ("split", "permuted", "recurring", "transfer", "bandit", "spikes")
+PARTS = ("split", "permuted", "permuted-class", "permuted-domain", "permuted-task", "recurring",
+         "transfer", "bandit", "spikes")
 
 
 def run_part(part: str, seeds, quick: bool) -> dict:
@@ -582,6 +584,8 @@ def run_part(part: str, seeds, quick: bool) -> dict:
         data = dict(continual=continual("split digits", seeds))
     elif part == "permuted":
         data = dict(continual=continual("permuted digits", seeds))
+    elif part.startswith("permuted-"):  # one scenario: three processes, or a saved half
+        data = dict(continual=continual("permuted digits", seeds, (part.split("-")[1],)))
     elif part == "recurring":
         data = dict(recurring=recurring(seeds))
     elif part == "transfer":
