@@ -47,6 +47,7 @@ from neuroai_core.neuromodulation import (  # noqa: E402
     SoftmaxAgent,
     SurpriseLearner,
     run_bandit,
+    volatile_bandit,
 )
 from neuroai_core.neuromodulation.bandits import Bandit  # noqa: E402
 
@@ -186,17 +187,22 @@ SURPRISE_GRID = tuple(dict(alpha_min=a, alpha_max=b) for a in (0.05, 0.15, 0.3)
                       for b in (0.5, 0.9))
 
 
-def bandit(n_tune: int, n_test: int) -> dict:
-    """Fixed learning rates against the surprise learner in the volatile-blocks world.
+def bandit(n_tune: int, n_test: int, world: str = "blocks") -> dict:
+    """Fixed learning rates against the surprise learner in the volatile-blocks world
+    (``world="blocks"``) or in M3T1's world (``"m3t1"``: the good arm moves every 30 to 60
+    trials, 600 trials).
 
     Both get six settings; each picks its best on ``n_tune`` tuning worlds, and is scored
     on ``n_test`` other worlds (common random numbers within a world)."""
     def score(make, worlds):
         return [float(run_bandit(make(), w, seed=s).rewards.mean()) for w, s in worlds]
 
+    def make_world(seed):
+        return blocks_bandit(seed) if world == "blocks" else volatile_bandit(600, seed=seed)
+
     def worlds(offset, n):
-        return [(blocks_bandit([2026, offset, k]), int(np.random.default_rng([7, offset, k])
-                                                      .integers(2**31))) for k in range(n)]
+        return [(make_world([2026, offset, k]), int(np.random.default_rng([7, offset, k])
+                                                   .integers(2**31))) for k in range(n)]
 
     tune, test = worlds(0, n_tune), worlds(1, n_test)
     fixed = {str(a): (lambda a=a: SoftmaxAgent(Neuromodulators(acetylcholine=a)))
@@ -207,6 +213,8 @@ def bandit(n_tune: int, n_test: int) -> dict:
     for family, makers in (("fixed", fixed), ("surprise", surprise)):
         for name, make in makers.items():
             out[family][name] = dict(tune=score(make, tune), test=score(make, test))
+    if world != "blocks":
+        return out
     # the stable/volatile split of the surprise learner's learning rate, default setting
     w, s = test[0]
     run = run_bandit(SurpriseLearner(), w, seed=s)
@@ -384,8 +392,8 @@ def transfer_table(rows) -> str:
     return "\n".join(lines)
 
 
-def bandit_table(b) -> str:
-    lines = [f"Volatile-blocks world; each learner's six settings scored on {b['n_tune']} "
+def bandit_table(b, world: str = "Volatile-blocks world") -> str:
+    lines = [f"{world}; each learner's six settings scored on {b['n_tune']} "
              f"tuning worlds (mean reward per trial), the chosen one on {b['n_test']} other "
              "worlds; mean ± s.e. (ddof 1)", "",
              "| learner | setting | tuning worlds | test worlds |", "|---|---|---|---|"]
@@ -399,9 +407,10 @@ def bandit_table(b) -> str:
     fb = max(b["fixed"], key=lambda k: np.mean(b["fixed"][k]["tune"]))
     sb = max(b["surprise"], key=lambda k: np.mean(b["surprise"][k]["tune"]))
     d = np.asarray(b["surprise"][sb]["test"]) - np.asarray(b["fixed"][fb]["test"])
-    lines.append(f"\nPaired difference on the test worlds, best surprise − best fixed: {fmt(d)}. "
-                 f"Default surprise learner's mean α: stable blocks {b['alpha_stable']:.3f}, "
-                 f"volatile blocks {b['alpha_volatile']:.3f}.")
+    lines.append(f"\nPaired difference on the test worlds, best surprise − best fixed: {fmt(d)}.")
+    if "alpha_stable" in b:
+        lines.append(f"Default surprise learner's mean α: stable blocks {b['alpha_stable']:.3f}, "
+                     f"volatile blocks {b['alpha_volatile']:.3f}.")
     return "\n".join(lines)
 
 
@@ -439,6 +448,9 @@ def tables(res: dict) -> str:
         out.append(transfer_table(res["transfer"]))
     if "bandit" in res:
         out.append(bandit_table(res["bandit"]))
+    if "bandit_m3t1" in res:
+        out.append(bandit_table(res["bandit_m3t1"],
+                                "M3T1's world (the good arm moves every 30 to 60 trials)"))
     if "spikes" in res:
         s = res["spikes"]
         out.append(f"Spikes save operations below {s['break_even_ops_hz']:.0f} Hz "
@@ -591,7 +603,8 @@ def run_part(part: str, seeds, quick: bool) -> dict:
     elif part == "transfer":
         data = dict(transfer=transfer(seeds))
     elif part == "bandit":
-        data = dict(bandit=bandit(5 if quick else 20, 5 if quick else 20))
+        n = 5 if quick else 20
+        data = dict(bandit=bandit(n, n), bandit_m3t1=bandit(n, n, "m3t1"))
     else:
         data = dict(spikes=spikes_energy())
     data["cpu"] = {part: _cpu() - c0}
