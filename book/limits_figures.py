@@ -473,10 +473,10 @@ def _heat(ax, R, se, title):
         for j in range(i + 1):
             ax.text(j, i, f"{R[i, j]:.2f}\n±{se[i, j]:.2f}", ha="center", va="center",
                     fontsize=6.5, color="w" if R[i, j] < 0.6 else "k")
-    ax.set_xticks(range(T), [f"{j}" for j in range(T)])
-    ax.set_yticks(range(T), [f"{i}" for i in range(T)])
-    ax.set_xlabel("task tested j")
-    ax.set_ylabel("after training task i")
+    ax.set_xticks(range(T), [f"{j + 1}" for j in range(T)])
+    ax.set_yticks(range(T), [f"{i + 1}" for i in range(T)])
+    ax.set_xlabel("task tested (accuracy, fraction correct)")
+    ax.set_ylabel("after training task")
     ax.set_title(title, fontsize=9)
     return im
 
@@ -500,7 +500,8 @@ def figures(res: dict) -> None:
             ax.set_xticks(range(len(main)), main, rotation=35, ha="right", fontsize=8)
             ax.set_title(f"{stream}: average accuracy after 5 tasks")
             ax.set_ylabel("average accuracy (fraction correct)")
-        axes[0].legend(fontsize="small")
+        axes[0].set_ylim(0, 1.15)
+        axes[0].legend(fontsize="small", ncol=3, loc="upper center")
         fig.tight_layout()
         fig.savefig(OUT / "continual.png", dpi=110)
         plt.close(fig)
@@ -529,7 +530,8 @@ def figures(res: dict) -> None:
             ax.set_xticks(range(len(ctrl)), ctrl, rotation=35, ha="right", fontsize=8)
             ax.set_title(f"{stream}: the learner, its ablations and controls")
             ax.set_ylabel("average accuracy (fraction correct)")
-        axes[0].legend(fontsize="small")
+        axes[0].set_ylim(0, 1.15)
+        axes[0].legend(fontsize="small", ncol=3, loc="upper center")
         fig.tight_layout()
         fig.savefig(OUT / "ablation.png", dpi=110)
         plt.close(fig)
@@ -564,11 +566,13 @@ def figures(res: dict) -> None:
         ax1.errorbar(alphas, [s[0] for s in st], [s[1] for s in st], fmt="o-",
                      color="tab:gray", label="fixed learning rate")
         ax1.set_xscale("log")
-        for k, v in enumerate(b["surprise"].values()):
-            m, s = mean_se(v["test"])
-            ax1.errorbar([0.03 * 1.5**k], [m], [s], fmt="*", ms=10, color="tab:purple",
-                         label="surprise learner, 6 settings" if k == 0 else None)
-        ax1.set_xlabel("fixed learning rate α (log scale; stars: surprise settings, spread)")
+        ax1.set_xticks(alphas, [f"{a:g}" for a in alphas])
+        ax1.xaxis.set_minor_locator(plt.NullLocator())
+        best = max(b["surprise"], key=lambda k: np.mean(b["surprise"][k]["tune"]))
+        m, s = mean_se(b["surprise"][best]["test"])
+        ax1.axhspan(m - s, m + s, color="tab:purple", alpha=0.25)
+        ax1.axhline(m, color="tab:purple", label=f"surprise learner, best of 6 settings ({best})")
+        ax1.set_xlabel("fixed learning rate α (log scale)")
         ax1.set_ylabel("mean reward per trial (test worlds)")
         ax1.set_title("Volatile-blocks world")
         ax1.legend(fontsize="small")
