@@ -485,26 +485,6 @@ def figures(res: dict) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     if "continual" in res:
         rows = res["continual"]
-        # 1. average accuracy, the methods of the main table
-        main = ("fine-tuning", "ewc", "si", "replay", "xdg", "modulated", "v1 (before fixes)",
-                "surprise", "oracle label")
-        fig, axes = plt.subplots(1, 2, figsize=(12, 4.0), sharey=True)
-        for ax, stream in zip(axes, ("split digits", "permuted digits"), strict=True):
-            for k, scenario in enumerate(SCENARIOS):
-                stats = [mean_se([average_accuracy(np.asarray(r["R"])) for r in
-                                  select(rows, stream=stream, scenario=scenario, method=m)])
-                         if select(rows, stream=stream, scenario=scenario, method=m)
-                         else (np.nan, 0.0) for m in main]
-                ax.bar(np.arange(len(main)) + (k - 1) * 0.27, [s[0] for s in stats], 0.27,
-                       yerr=[s[1] for s in stats], label=f"{scenario}-IL", capsize=2)
-            ax.set_xticks(range(len(main)), main, rotation=35, ha="right", fontsize=8)
-            ax.set_title(f"{stream}: average accuracy after 5 tasks")
-            ax.set_ylabel("average accuracy (fraction correct)")
-        axes[0].set_ylim(0, 1.15)
-        axes[0].legend(fontsize="small", ncol=3, loc="upper center")
-        fig.tight_layout()
-        fig.savefig(OUT / "continual.png", dpi=110)
-        plt.close(fig)
         # 2. per-task matrices of the winning case, split class-IL
         names = ("fine-tuning", "replay", "v1 (before fixes)", "surprise")
         fig, axes = plt.subplots(1, 4, figsize=(15, 3.9))
