@@ -316,3 +316,31 @@ def test_surprise_config_validates_new_switches():
                      (dict(test_rule="vote"), "test_rule"), (dict(var_floor=0.0), "var_floor")):
         with pytest.raises(ValueError, match=name):
             SurpriseConfig(**kw)
+
+
+def test_familiarity_statistics_are_each_tasks_input_statistics():
+    # On split digits the learner detects every switch at the switch step (the detection
+    # batch is trained under the new context), and each epoch visits every training image
+    # once, so the inputs trained under context c are task c's training images, each seen
+    # `epochs` times: their mean and (floored) variance are those of task c's x_train,
+    # computed here from the data directly. The test images are then routed as
+    # familiar_context says on those statistics.
+    import torch
+
+    from neuroai_core.continual import familiar_context, split_digits
+
+    stream = split_digits("class", seed=1)
+    sc = SurpriseConfig(var_floor=0.01)
+    run = run_surprise(stream, ContinualConfig(epochs=4), sc, seed=1)
+    np.testing.assert_array_equal(run.detections, run.switches)
+    for c, task in enumerate(stream.tasks):
+        x = task.x_train.double()
+        np.testing.assert_allclose(run.context_means[c].numpy(), x.mean(0).numpy(), atol=1e-5)
+        np.testing.assert_allclose(run.context_variances[c].numpy(),
+                                   x.var(0, unbiased=False).numpy() + 0.01, atol=1e-5)
+    for task, ctx in zip(stream.tasks, run.test_contexts, strict=True):
+        mine = familiar_context(task.x_test, torch.stack([t.x_train.double().mean(0)
+                                                          for t in stream.tasks]),
+                                torch.stack([t.x_train.double().var(0, unbiased=False) + 0.01
+                                             for t in stream.tasks]))
+        np.testing.assert_array_equal(ctx, mine)
