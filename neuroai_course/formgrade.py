@@ -5,8 +5,9 @@ extension, shown in JupyterLab's Nbgrader menu or at ``/formgrader``. This start
 in the grading folder ``OUT`` (the folder :mod:`neuroai_course.handgrade` lays out):
 
 - on 127.0.0.1 only, with a random token (given to the server in its environment, never on
-  its command line), no browser, ``--allow-root`` when run as root, no terminals (a
-  hand-grading session needs none);
+  its command line), no browser, ``--allow-root`` when run as root, no terminals and no
+  kernels (a hand-grading session needs neither, and so no hand-in's code can run in the
+  instructor's account, whatever is clicked);
 - after making every autograded notebook safe (:func:`neuroai_course.handgrade.make_safe`,
   for folders graded before sanitising) and writing the submissions' times and the
   folder's exchange again (:func:`neuroai_course.handgrade.write_layout`'s parts), so that
@@ -27,6 +28,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -40,6 +42,8 @@ from pathlib import Path
 from neuroai_course import handgrade
 from neuroai_course.project import Course, CourseError
 
+#: The only kernel the server may start: none has this name.
+NO_KERNEL = "none-in-hand-grading"
 MATHJAX = Path("book") / "_static" / "vendor" / "mathjax"
 START_TIMEOUT_S = 90
 
@@ -162,7 +166,10 @@ def start(course: Course, out: Path, port: int | None = None) -> Server:
                [str(data), *filter(None, [os.environ.get("JUPYTER_PATH")])])}
     cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1",
            f"--port={port}", "--ServerApp.port_retries=0", f"--ServerApp.root_dir={out}",
-           "--ServerApp.terminals_enabled=False", "--ServerApp.open_browser=False"]
+           "--ServerApp.terminals_enabled=False", "--ServerApp.open_browser=False",
+           # no kernel either: nothing of a hand-in can run in the instructor's account
+           # (opening one in JupyterLab, or nbgrader's "autograde" button)
+           f'--KernelSpecManager.allowed_kernelspecs=["{NO_KERNEL}"]']
     if has_mathjax:
         cmd.append(f"--ServerApp.extra_static_paths={[str(mathjax)]!r}".replace("'", '"'))
     if hasattr(os, "geteuid") and os.geteuid() == 0:
@@ -174,30 +181,42 @@ def start(course: Course, out: Path, port: int | None = None) -> Server:
     server = Server(proc, port, token, scratch, log)
     if not has_mathjax:
         server.notes.append(f"{MATHJAX} not found in the course: equations show as LaTeX")
+    try:
+        _wait(server)
+    except BaseException:
+        server.close()
+        raise
+    return server
+
+
+def _wait(server: Server) -> None:
+    """Until ``server`` answers; :class:`CourseError` when it stops or stays silent."""
+    proc, token = server.proc, server.token
     deadline = time.monotonic() + START_TIMEOUT_S
     while True:
         if proc.poll() is not None:
-            tail = server.log_tail()
-            server.close()
             raise CourseError(f"the formgrader's server stopped (exit {proc.returncode}):\n"
-                              f"{tail}")
+                              f"{server.log_tail()}")
         try:
             with urllib.request.urlopen(f"{server.origin}/api/status?token={token}",
                                         timeout=2) as r:
                 if r.status == 200:
-                    return server
+                    return
         except (urllib.error.URLError, OSError):
             pass
         if time.monotonic() > deadline:
-            tail = server.log_tail()
-            server.close()
             raise CourseError(f"the formgrader's server did not answer in "
-                              f"{START_TIMEOUT_S} s:\n{tail}")
+                              f"{START_TIMEOUT_S} s:\n{server.log_tail()}")
         time.sleep(0.3)
 
 
 def serve(course: Course, out: Path, port: int | None = None) -> int:
-    """``neuroai formgrade``: start, print where to go, run until interrupted."""
+    """``neuroai formgrade``: start, print where to go, run until interrupted (Ctrl-C, or
+    SIGTERM: the server is stopped either way)."""
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
     server = start(course, out, port)
     try:
         print(f"formgrader: {server.url}")
@@ -212,3 +231,4 @@ def serve(course: Course, out: Path, port: int | None = None) -> int:
         return 0
     finally:
         server.close()
+        signal.signal(signal.SIGTERM, previous)
