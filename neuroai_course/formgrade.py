@@ -5,9 +5,10 @@ extension, shown in JupyterLab's Nbgrader menu or at ``/formgrader``. This start
 in the grading folder ``OUT`` (the folder :mod:`neuroai_course.handgrade` lays out):
 
 - on 127.0.0.1 only, with a random token (given to the server in its environment, never on
-  its command line), no browser, ``--allow-root`` when run as root, no terminals and no
-  kernels (a hand-grading session needs neither, and so no hand-in's code can run in the
-  instructor's account, whatever is clicked);
+  its command line), no browser, ``--allow-root`` when run as root; no terminals, no
+  kernels and none of nbgrader's student-side extensions (its "validate" runs a notebook):
+  a hand-grading session needs none of them, and so no hand-in's code can run in the
+  instructor's account, whatever is clicked;
 - after making every autograded notebook safe (:func:`neuroai_course.handgrade.make_safe`,
   for folders graded before sanitising) and writing the submissions' times and the
   folder's exchange again (:func:`neuroai_course.handgrade.write_layout`'s parts), so that
@@ -25,6 +26,7 @@ calls then carry).
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -38,6 +40,8 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
 
 from neuroai_course import handgrade
 from neuroai_course.project import Course, CourseError
@@ -138,6 +142,32 @@ def prepare(course: Course, out: Path) -> dict:
     return {"rebuilt": rebuilt, "submitted": handgrade.write_submitted(out, db)}
 
 
+class NoKernels(AsyncMappingKernelManager):
+    """The kernel manager of a hand-grading server: it starts no kernel."""
+
+    async def start_kernel(self, *args, **kwargs):
+        from tornado import web
+
+        raise web.HTTPError(403, "no kernels in a hand-grading session (neuroai formgrade)")
+
+
+#: nbgrader's student-side server extensions: "validate" runs a notebook in the server.
+STUDENT_EXTENSIONS = ("nbgrader.server_extensions.validate_assignment",
+                      "nbgrader.server_extensions.assignment_list",
+                      "nbgrader.server_extensions.course_list")
+
+
+def server_config(mathjax: Path | None) -> dict:
+    """The Jupyter server's configuration for hand grading (see the module's notes)."""
+    server = {"port_retries": 0, "open_browser": False, "terminals_enabled": False,
+              "kernel_manager_class": f"{__name__}.NoKernels",
+              "jpserver_extensions": {name: False for name in STUDENT_EXTENSIONS}}
+    if mathjax is not None:
+        server["extra_static_paths"] = [str(mathjax)]
+    return {"ServerApp": server,
+            "KernelSpecManager": {"allowed_kernelspecs": [NO_KERNEL]}}
+
+
 def _templates(scratch: Path, mathjax: bool) -> Path:
     """A Jupyter data folder holding the ``mathjax`` macro (see :data:`MACRO`)."""
     data = scratch / "jupyter"
@@ -164,14 +194,11 @@ def start(course: Course, out: Path, port: int | None = None) -> Server:
     env = {**os.environ, "JUPYTER_TOKEN": token,
            "JUPYTER_PATH": os.pathsep.join(
                [str(data), *filter(None, [os.environ.get("JUPYTER_PATH")])])}
+    config = scratch / "jupyter_formgrade_config.json"
+    config.write_text(json.dumps(server_config(mathjax if has_mathjax else None)),
+                      encoding="utf-8")
     cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1",
-           f"--port={port}", "--ServerApp.port_retries=0", f"--ServerApp.root_dir={out}",
-           "--ServerApp.terminals_enabled=False", "--ServerApp.open_browser=False",
-           # no kernel either: nothing of a hand-in can run in the instructor's account
-           # (opening one in JupyterLab, or nbgrader's "autograde" button)
-           f'--KernelSpecManager.allowed_kernelspecs=["{NO_KERNEL}"]']
-    if has_mathjax:
-        cmd.append(f"--ServerApp.extra_static_paths={[str(mathjax)]!r}".replace("'", '"'))
+           f"--port={port}", f"--config={config}", f"--ServerApp.root_dir={out}"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")
     log = scratch / "server.log"
