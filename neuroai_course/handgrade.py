@@ -201,18 +201,19 @@ def make_safe(out: Path, course: Course | None = None) -> int:
     graded before sanitising): only the inert parts of its cells, the tutorial's nbgrader
     metadata (its grade ids from the course's student version when ``course`` has the
     tutorial), the written answers as written kept in the metadata. Returns how many."""
-    releases = {}
-    if course is not None:
-        for t in course.tutorials():
-            if t.student.is_file():
-                releases[t.id] = nbformat.read(t.student, 4)
+    students = {t.id: t.student for t in course.tutorials()} if course is not None else {}
+    releases: dict[str, set[str] | None] = {}
     done = 0
     for path in sorted((out / "autograded").glob("*/*/*.ipynb")):
         nb = nbformat.read(path, 4)
         if sanitize.is_safe(nb):
             continue
         tid = path.parent.name
-        ids = graded_ids(releases[tid]) if tid in releases else None
+        if tid not in releases:
+            student = students.get(tid)
+            releases[tid] = graded_ids(nbformat.read(student, 4)) \
+                if student is not None and student.is_file() else None
+        ids = releases[tid]
         safe = sanitize.safe_notebook(nb, ids)
         kept = nb.metadata.get(META, {})
         safe.metadata[META] = {**{k: v for k, v in kept.items()
