@@ -101,7 +101,8 @@ class Server:
 
     @property
     def lab_url(self) -> str:
-        return f"{self.origin}/lab?token={self.token}"
+        """JupyterLab, its Formgrader tab open (nbgrader's route ``?formgrader=true``)."""
+        return f"{self.origin}/lab?formgrader=true&token={self.token}"
 
     def log_tail(self, lines: int = 15) -> str:
         try:
@@ -247,8 +248,7 @@ def serve(course: Course, out: Path, port: int | None = None) -> int:
     server = start(course, out, port)
     try:
         print(f"formgrader: {server.url}")
-        print(f"(JupyterLab, with the same folder: {server.lab_url}; its Nbgrader menu, "
-              "Formgrader, shows the same pages)")
+        print(f"(or in JupyterLab, the same pages in its Formgrader tab: {server.lab_url})")
         for note in server.notes:
             print(f"note: {note}")
         print("Grade, then stop with Ctrl-C and run 'neuroai finalize "

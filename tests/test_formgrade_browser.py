@@ -16,8 +16,14 @@ a total of 2 + 1 + 1.5 = 4.5 of 7 + 2 = 9.
 from __future__ import annotations
 
 import contextlib
+import http.cookiejar
 import io
 import json
+import re
+import signal
+import socket
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -169,3 +175,33 @@ def test_formgrader_in_chromium_is_safe_counts_right_and_saves_grades(graded):
     assert "1.5 / 2" in feedback and ANSWER_COMMENT in feedback
     assert f"Score: <strong>4.5 / {7 + ANSWER_POINTS:g}</strong>" in feedback
     assert "<script>" not in feedback.split("<body>", 1)[1]
+
+
+def test_formgrade_command_prints_a_working_address_and_stops_its_server(graded):
+    """``neuroai formgrade OUT`` as an instructor runs it: the first line is the
+    formgrader's address (the token in it logs in: the page comes back with the
+    assignment); SIGTERM stops the command and the Jupyter server it started."""
+    course, out = graded
+    proc = subprocess.Popen([sys.executable, "-m", "neuroai_course.cli", "--root",
+                             str(course.root), "formgrade", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        first = proc.stdout.readline()
+        m = re.match(r"formgrader: (http://127\.0\.0\.1:(\d+)/formgrader\?token=\w+)$",
+                     first.strip())
+        assert m, first + proc.stderr.read() if proc.poll() is not None else first
+        opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        with opener.open(m.group(1), timeout=30) as r:
+            page = r.read().decode()
+            assert r.url.endswith("/formgrader/manage_assignments")
+        assert "Manage Assignments" in page
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+        with pytest.raises(OSError), socket.create_connection(("127.0.0.1", int(m.group(2))),
+                                                              timeout=5):
+            pass
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -336,3 +336,12 @@ def test_feedback_page_shows_exercise_comments_and_changed_scores():
     assert "Right idea." in page and "See me." in page
     assert "Score: <strong>5.5 / 7</strong>" in page
     assert not live(page).found  # the student's own text is escaped here too
+
+
+def test_formgrade_refuses_a_folder_that_is_not_a_grading_folder(tmp_path, capsys):
+    from neuroai_course.cli import main
+
+    assert main(["--root", str(ROOT), "formgrade", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("neuroai: error: ") and "not a grading folder" in err
+    assert len(err.strip().splitlines()) == 1
