@@ -1,5 +1,5 @@
-"""The ``neuroai`` command: new, release, check, book, grade, report, finalize, export,
-publish, build, certs.
+"""The ``neuroai`` command: new, release, check, book, grade, report, formgrade, finalize,
+export, publish, build, certs.
 
 Mistakes an instructor makes end as one line on stderr (``neuroai: error: ...``) and
 exit status 1; no traceback.
@@ -224,6 +224,12 @@ def _finalize(course: Course, args) -> int:
     return 0
 
 
+def _formgrade(course: Course, args) -> int:
+    from neuroai_course.formgrade import serve
+
+    return serve(course, args.out, port=args.port)
+
+
 def _publish(course: Course, args) -> int:
     from neuroai_course.publish import publish
 
@@ -345,6 +351,11 @@ def parser() -> argparse.ArgumentParser:
     fin.add_argument("out", type=Path, help="the output folder of 'neuroai grade'")
     _db(fin, "gradebook URL without a password (default: the folder's nbgrader_config.py)")
     fin.set_defaults(func=_finalize)
+    fg = sub.add_parser("formgrade", help="hand-grade in nbgrader's formgrader: JupyterLab "
+                        "on 127.0.0.1 in a grading folder, and the URL to open")
+    fg.add_argument("out", type=Path, help="the output folder of 'neuroai grade'")
+    fg.add_argument("--port", type=int, default=None, help="port (default: a free one)")
+    fg.set_defaults(func=_formgrade)
     pub = sub.add_parser("publish", help="write the public, student-facing tree into DEST")
     pub.add_argument("dest", type=Path, help="a checkout of the public repository")
     pub.add_argument("--repo", default=None, help="the public repository, "

@@ -6,7 +6,9 @@ comments the formgrader stored in the gradebook (``Grade.manual_score``,
 ``Comment.manual_comment``) are read back: ``grades.csv`` is written again (totals with the
 hand grades, and the number of written answers still waiting) and so is every feedback page
 (each written answer, its score and the comment). A test score the instructor overrode in
-the formgrader counts too.
+the formgrader counts too, marked on the page as changed by hand with the automatic score
+beside it, and the comments the instructor wrote on an exercise's answer cells are shown
+with its test.
 """
 
 from __future__ import annotations
@@ -46,10 +48,13 @@ def finalize(course: Course, out: Path, db: str | None = None) -> dict:
                       tutorial=tid, status=info.get("status", "graded"),
                       reason=info.get("reason", ""))
             result = {"scores": handgrade.code_scores(db, e),
-                      "messages": info.get("messages", {})}
+                      "messages": info.get("messages", {}),
+                      "hand": handgrade.exercise_hand_notes(db, e, nb)}
             answers = handgrade.hand_grades(db, e, nb)
-            for a, cell in zip(answers, handgrade.written_answers(nb), strict=True):
-                a["text"] = "" if cell.source.strip() in ("", TEXT_STUB) else cell.source
+            texts = handgrade.answer_texts(nb)
+            for a in answers:
+                text = texts.get(a["grade_id"]) or ""
+                a["text"] = "" if text.strip() in ("", TEXT_STUB) else text
                 if a["score"] is None:
                     waiting.append((student, tid, a["grade_id"]))
             page = out / "feedback" / student / f"{tid}.html"

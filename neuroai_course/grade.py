@@ -318,14 +318,23 @@ def gradebook_rows(db: str, tutorials: list[str]) -> list[dict]:
 def feedback_html(e: Entry, result: dict, answers: list[dict] | None = None) -> str:
     """A small, self-contained feedback page: each exercise's score and test message, and
     each written answer (``answers``: dicts with ``grade_id``, ``text``, ``score``, None
-    while it waits for a hand grade, ``max`` and ``comment``) with its score and comment."""
+    while it waits for a hand grade, ``max`` and ``comment``, and optionally ``auto``,
+    ``manual`` and ``extra`` as :func:`neuroai_course.handgrade.hand_grades` gives them)
+    with its score and comment. ``result["hand"]`` (optional, see
+    :func:`neuroai_course.handgrade.exercise_hand_notes`): per test, the instructor's
+    comment on the exercise and the scores set by hand, shown beside the test's score."""
     rows, total, best = [], 0.0, 0.0
+    hand = result.get("hand", {})
     for gid, (score, max_score) in sorted(result.get("scores", {}).items()):
         total, best = total + score, best + max_score
         msg = result.get("messages", {}).get(gid, "") or "(no output)"
         mark = "ok" if score == max_score else "miss"
+        changed = handgrade.hand_mark(hand.get(gid), score, max_score)
+        changed = f"<br><span class='hand'>{html.escape(changed)}</span>" if changed else ""
+        comment = html.escape((hand.get(gid) or {}).get("comment") or "")
         rows.append(f"<tr class='{mark}'><td>{html.escape(gid)}</td><td>{score:g} / "
-                    f"{max_score:g}</td><td><pre>{html.escape(msg)}</pre></td></tr>")
+                    f"{max_score:g}{changed}</td><td><pre>{html.escape(msg)}</pre></td>"
+                    f"<td class='comment'>{comment}</td></tr>")
     written = []
     for a in answers or []:
         best += a["max"]
@@ -335,12 +344,18 @@ def feedback_html(e: Entry, result: dict, answers: list[dict] | None = None) -> 
             total += a["score"]
             points = f"{a['score']:g} / {a['max']:g}"
             mark = "ok" if a["score"] == a["max"] else "miss"
+            changed = handgrade.hand_mark(a, a["score"], a["max"])
+            if changed:
+                points += f"<br><span class='hand'>{html.escape(changed)}</span>"
         written.append(f"<tr class='{mark}'><td>{html.escape(a['grade_id'])}</td><td>{points}"
                        f"</td><td><pre>{html.escape(a.get('text') or '(no answer)')}</pre></td>"
-                       f"<td>{html.escape(a.get('comment') or '')}</td></tr>")
+                       f"<td class='comment'>{html.escape(a.get('comment') or '')}</td></tr>")
     if written:
         written = ["<h2>Written answers</h2><table><tr><th>answer</th><th>points</th>"
                    "<th>what you wrote</th><th>comment</th></tr>", *written, "</table>"]
+    other = (hand.get("") or {}).get("comment")
+    other = f"<h2>Other comments</h2><p class='comment'>{html.escape(other)}</p>" \
+        if other else ""
     note = f"<p class='note'>{html.escape(e.status)}: {html.escape(e.reason)}</p>" \
         if e.reason else ""
     return f"""<!DOCTYPE html>
@@ -350,11 +365,12 @@ body {{ font-family: sans-serif; max-width: 60em; margin: 2em auto; }}
 td, th {{ border-bottom: 1px solid #ddd; padding: .4em; vertical-align: top; text-align: left; }}
 pre {{ white-space: pre-wrap; margin: 0; }} tr.ok td:nth-child(2) {{ color: #1a7f37; }}
 tr.miss td:nth-child(2) {{ color: #b3261e; }} .note {{ background: #fff4ce; padding: .5em; }}
+.comment {{ white-space: pre-wrap; }} .hand {{ color: #5a4b00; font-size: .9em; }}
 </style></head><body>
 <h1>{html.escape(e.tutorial)}: feedback for {html.escape(e.student)}</h1>
 <p>Score: <strong>{total:g} / {best:g}</strong> (file {html.escape(e.name)})</p>{note}
-<table><tr><th>exercise test</th><th>points</th><th>what the test said</th></tr>
-{''.join(rows)}</table>{''.join(written)}</body></html>
+<table><tr><th>exercise test</th><th>points</th><th>what the test said</th><th>comment</th></tr>
+{''.join(rows)}</table>{''.join(written)}{other}</body></html>
 """
 
 

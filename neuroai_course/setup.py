@@ -24,6 +24,7 @@ setup(
         "ipywidgets>=7.7",
         "PyYAML>=6",
         "psutil>=5.9",
+        "nh3>=0.2.14",  # sanitises hand-ins before the formgrader shows them
         "cloudpickle>=2",
         "distributed>=2024.1",  # grading on a Dask cluster (neuroai grade --scheduler)
         "cryptography>=42",  # its TLS certificates (neuroai certs, Security.temporary)

@@ -266,6 +266,13 @@ def test_grading_folder_is_an_nbgrader_course_with_answers_waiting(term):
     assert Path(api.coursedir.root).resolve() == out.resolve()
     subs = {s["student"]: s for s in api.get_submissions("M1T1_LIF")}
     assert set(subs) == {"ana", "colecleo", "zoe"}
+    # what the formgrader's Manage Assignments page shows: 3 submissions, released, the
+    # exchange set up; every hand-in listed as graded
+    info = api.get_assignment("M1T1_LIF")
+    assert info["num_submissions"] == 3 and info["status"] == "released"
+    assert not api.exchange_missing
+    assert api.get_autograded_students("M1T1_LIF") == {"ana", "colecleo", "zoe"}
+    assert all(subs[s]["autograded"] for s in subs)
     assert subs["ana"]["needs_manual_grade"] and subs["colecleo"]["needs_manual_grade"]
     assert not subs["zoe"]["needs_manual_grade"]
     # every hand-in is listed where the formgrader pages through them (file on disk)
@@ -299,6 +306,9 @@ def test_grading_folder_is_an_nbgrader_course_with_answers_waiting(term):
     cells = [c for c in graded.cells if c.metadata.get("nbgrader", {}).get("grade_id")
              == answer.name]
     assert len(cells) == 1 and "The leak pulls" in cells[0].source
+    assert graded.metadata["neuroai"]["sanitised"] == 1  # rebuilt with its inert parts only
+    assert graded.metadata["neuroai"]["answers"][answer.name] == \
+        "The leak pulls <v> back to rest & below threshold."  # as written, for feedback
     text = nbformat.writes(graded)
     assert "BEGIN HIDDEN TESTS" not in text  # the autograded copy never holds hidden tests
     rows = {r["student"]: r for r in load_csv(out / "grades.csv")}
@@ -308,10 +318,14 @@ def test_grading_folder_is_an_nbgrader_course_with_answers_waiting(term):
     assert "awaiting hand grading" in page
 
 
+EXERCISE_COMMENT = "Check the rate at rheobase: it should be 0 Hz."
+
+
 @pytest.fixture(scope="module")
 def finalized(term):
     """Hand grades set as the formgrader sets them (nbgrader's GradeHandler and
-    CommentHandler: manual_score, needs_manual_grade, manual_comment), then finalised."""
+    CommentHandler: manual_score, needs_manual_grade, manual_comment), then finalised;
+    zoe's fi_rate test lowered by hand from 2 to 1, with a comment on her fi_rate answer."""
     from nbgrader.api import Gradebook
 
     from neuroai_course.handgrade import nbgrader_api
@@ -327,6 +341,9 @@ def finalized(term):
             grade.manual_score = score
             grade.needs_manual_grade = grade.manual_score is None and grade.auto_score is None
             gb.find_comment(answer, "M1T1_LIF", "M1T1_LIF", student).manual_comment = comment
+        gb.find_grade("test_fi_rate", "M1T1_LIF", "M1T1_LIF", "zoe").manual_score = 1.0
+        gb.find_comment("fi_rate", "M1T1_LIF", "M1T1_LIF", "zoe").manual_comment = \
+            EXERCISE_COMMENT
         gb.db.commit()
     proc = cli(course, "finalize", str(out))
     return course, base, out, answer, proc
@@ -337,10 +354,10 @@ def test_finalize_puts_hand_grades_in_totals_and_feedback(finalized):
     _, _, out, answer, proc = finalized
     assert "0 written answers still wait" in proc.stdout
     rows = {r["student"]: r for r in load_csv(out / "grades.csv")}
-    # ana: 7 autograded + 1.5 by hand; colecleo: euler_step's 2 + 2 by hand; zoe: 7 + 0
-    # (answer left as it came: no response)
+    # ana: 7 autograded + 1.5 by hand; colecleo: euler_step's 2 + 2 by hand; zoe: 7, less
+    # 1 taken by hand from fi_rate, + 0 (answer left as it came: no response)
     assert {s: float(r["total"]) for s, r in rows.items()} == \
-        {"ana": FULL + 1.5, "colecleo": 2 + 2, "zoe": FULL}
+        {"ana": FULL + 1.5, "colecleo": 2 + 2, "zoe": FULL - 1}
     assert {r["max"] for r in rows.values()} == {f"{FULL + ANSWER_POINTS:g}"}
     assert rows["ana"][answer] == "1.5" and rows["ana"]["awaiting_hand_grading"] == "0"
     page = (out / "feedback" / "ana" / "M1T1_LIF.html").read_text()
@@ -348,8 +365,12 @@ def test_finalize_puts_hand_grades_in_totals_and_feedback(finalized):
     assert "1.5 / 2" in page and "Right idea; say why the leak wins." in page
     assert "The leak pulls &lt;v&gt; back to rest &amp; below threshold." in page  # escaped
     assert "awaiting hand grading" not in page
+    assert "changed by hand" not in page
     page = (out / "feedback" / "zoe" / "M1T1_LIF.html").read_text()
-    assert "No response." in page and f"{FULL:g} / {FULL + ANSWER_POINTS:g}" in page
+    assert "No response." in page and f"{FULL - 1:g} / {FULL + ANSWER_POINTS:g}" in page
+    row = page.split("<td>test_fi_rate</td>", 1)[1].split("</tr>", 1)[0]
+    assert "1 / 2" in row and "changed by hand: 1 of 2, automatic 2" in row
+    assert EXERCISE_COMMENT in row
     for s in ("ana", "colecleo", "zoe"):  # the model answer never reaches a student
         assert "Model answer" not in (out / "feedback" / s / "M1T1_LIF.html").read_text()
 
@@ -425,7 +446,7 @@ def test_instructor_guide_commands_of_the_term_are_valid():
     commands = [ln.strip() for block in re.findall(r"```bash\n(.*?)```", section, re.S)
                 for ln in block.splitlines() if ln.strip().startswith("neuroai ")]
     used = {shlex.split(c)[1] for c in commands}
-    assert {"publish", "grade", "finalize", "export"} <= used, used
+    assert {"publish", "grade", "formgrade", "finalize", "export"} <= used, used
     for c in commands:
         parser().parse_args(shlex.split(c.split("#")[0])[1:])
 
