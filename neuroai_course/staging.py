@@ -131,7 +131,7 @@ class Stage:
                 sandbox.share_mounts(self.shared / "scratch")
                 privileged.check_limits(self.shared, limits)
             except (sandbox.SandboxError, OSError) as err:
-                self.close()
+                Stage.close(self)  # (a subclass has not finished its own set-up)
                 raise CourseError(f"cannot grade untrusted notebooks safely: {err}; pass "
                                   "--unsandboxed only for notebooks you trust") from None
         self.plans: dict[str, Plan] = {}

@@ -32,8 +32,9 @@ import math
 from typing import Literal
 
 import numpy as np
-import torch
 from numpy.typing import ArrayLike
+
+from neuroai_core.neurons.contract import is_tensor
 
 Distribution = Literal["gamma", "lognormal"]
 DISTRIBUTIONS: tuple[str, ...] = ("gamma", "lognormal")
@@ -114,7 +115,7 @@ def bin_spike_counts(spikes, bin_steps: int) -> np.ndarray:
     -------
     ndarray of shape (n_steps // bin_steps, n_neurons), float64.
     """
-    raster = spikes.cpu().numpy() if isinstance(spikes, torch.Tensor) else np.asarray(spikes)
+    raster = spikes.cpu().numpy() if is_tensor(spikes) else np.asarray(spikes)
     n_bins = raster.shape[0] // bin_steps
     trimmed = raster[: n_bins * bin_steps]
     return trimmed.reshape(n_bins, bin_steps, -1).sum(axis=1).astype(float)

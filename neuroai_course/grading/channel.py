@@ -32,7 +32,7 @@ import types
 import cloudpickle
 import numpy as np
 
-from neuroai_course.grading.kernel_agent import AGENT, MIME, REFERENCE_ERROR
+from neuroai_course.grading.kernel_agent import AGENT, EXPRESSION, MIME, REFERENCE_ERROR
 
 MAX_DEPTH = 32
 #: Text kept from one stream or error output, and the images kept from one output.
@@ -213,8 +213,9 @@ class Channel:
         """``timeout_s`` bounds each execution in CPU seconds of the kernel's processes
         when ``cpu_seconds`` (a callable giving their total so far) is known, else in wall
         seconds; a busy machine then does not time a student out. A call that sleeps
-        instead of computing is stopped at twice the limit plus 10 s of wall time, and
-        never past the :attr:`deadline` of the test phase. ``interrupt``: a callable that
+        instead of computing is stopped at four times the limit plus a minute of wall time
+        (a machine loaded tenfold still runs an honest cell in that), and never past the
+        :attr:`deadline` of the test phase. ``interrupt``: a callable that
         interrupts the kernel (default: an interrupt request on the control channel)."""
         self.client, self.timeout_s = client, timeout_s
         self.cpu_seconds = cpu_seconds
@@ -225,29 +226,33 @@ class Channel:
         self.room = [output_bytes]  # output bytes the report may still keep
         self.dropped = False  # an output was left out (over the cap)
         self.timed_out: list[str] = []  # the student's functions whose calls ran over
+        self.reply: dict | None = None  # the last execution's reply (shell channel)
 
     def _interrupt_message(self) -> None:
         msg = self.client.session.msg("interrupt_request", content={})
         self.client.control_channel.send(msg)
 
-    def execute(self, code: str, timeout_s: float | None = None,
-                silent: bool = False) -> tuple[list, str | None]:
+    def execute(self, code: str, timeout_s: float | None = None, silent: bool = False,
+                expressions: dict | None = None) -> tuple[list, str | None]:
         """Run ``code`` in the kernel; return its outputs (nbformat dicts, bounded) and an
-        error line or None. Raises :class:`KernelGone` on a dead or unresponsive kernel,
+        error line or None; the execution's reply (``expressions``' values among it) is
+        kept in :attr:`reply`. Raises :class:`KernelGone` on a dead or unresponsive kernel,
         ``TimeoutError`` when the code runs past ``timeout_s`` (the kernel is interrupted
         first) and :class:`OverLimit` past the test phase's deadline."""
         if not self.alive:
             raise KernelGone("the kernel is no longer running")
         timeout = self.timeout_s if timeout_s is None else timeout_s
         cpu0 = self.cpu_seconds() if self.cpu_seconds else None
-        wall = 2 * timeout + 10 if cpu0 is not None else timeout
+        wall = 4 * timeout + 60 if cpu0 is not None else timeout
         if self.deadline is not None:
             wall = min(wall, self.deadline.left())
         msg_id = self.client.execute(code, silent=silent, store_history=False,
-                                     allow_stdin=False)
+                                     allow_stdin=False, user_expressions=expressions or {})
+        self.reply = None
         outputs, error = [], None
         end = time.monotonic() + wall
         next_cpu_check = time.monotonic() + 0.5
+        replied = None  # when the shell channel said the execution finished
         while True:
             now = time.monotonic()
             over = None
@@ -268,6 +273,12 @@ class Channel:
                 if not self.client.is_alive():
                     self.alive = False
                     raise KernelGone("the kernel died") from None
+                replied = replied or self._replied(msg_id)
+                if replied and time.monotonic() - replied > 2.0:
+                    # finished, but its "idle" was lost with a message over the size cap
+                    # (the socket drops it, and what follows while it reconnects)
+                    self.dropped = True
+                    return outputs, error
                 continue
             except ValueError:  # a badly signed message (e.g. from a forked child): dropped
                 continue
@@ -275,16 +286,14 @@ class Channel:
                 continue
             kind, content = msg["header"]["msg_type"], msg["content"]
             if kind == "status" and content.get("execution_state") == "idle":
+                if self.reply is None:  # it comes with the idle, on the other channel
+                    self._replied(msg_id, wait=min(10.0, max(end - time.monotonic(), 0.1)))
                 return outputs, error
             if kind == "stream":
                 out = {"output_type": "stream", "name": content.get("name", "stdout"),
                        "text": content.get("text", "")}
             elif kind in ("display_data", "execute_result"):
-                data = content.get("data", {})
-                if kind == "display_data" and isinstance(data, dict) and MIME in data:
-                    outputs.append({"output_type": "neuroai", "payload": data[MIME]})
-                    continue
-                out = {"output_type": kind, "data": data}
+                out = {"output_type": kind, "data": content.get("data", {})}
             elif kind == "error":
                 error = clean_text(f"{content.get('ename', 'Error')}: "
                                    f"{content.get('evalue', '')}", 500)
@@ -298,11 +307,27 @@ class Channel:
             else:
                 outputs.append(kept)
 
+    def _replied(self, msg_id: str, wait: float = 0.0) -> float | None:
+        """The time the execution ``msg_id``'s reply is seen on the shell channel (kept in
+        :attr:`reply`), or None; waits up to ``wait`` seconds for it."""
+        end = time.monotonic() + wait
+        while True:
+            try:
+                msg = self.client.get_shell_msg(timeout=max(0.0, end - time.monotonic()))
+            except queue.Empty:
+                return None
+            except ValueError:
+                continue
+            if msg.get("parent_header", {}).get("msg_id") == msg_id and \
+                    msg["header"]["msg_type"] == "execute_reply":
+                self.reply = msg.get("content", {})
+                return time.monotonic()
+
     def _stop(self, msg_id: str) -> None:
         """Interrupt the running execution and wait briefly for the kernel to be idle; a
         kernel that ignores the interrupt is given up (later calls fail at once)."""
         self.interrupt_kernel()
-        end = time.monotonic() + 5.0
+        end = time.monotonic() + 20.0
         while time.monotonic() < end:
             try:
                 msg = self.client.get_iopub_msg(timeout=0.5)
@@ -324,17 +349,18 @@ class Channel:
         blob = base64.b64encode(cloudpickle.dumps((args, kwargs),
                                                   protocol=pickle.HIGHEST_PROTOCOL)).decode()
         try:
-            outputs, _ = self.execute(
-                f"__neuroai_agent__.call({name!r}, {blob!r}, {mode!r})", silent=True)
+            self.execute(f"__neuroai_agent__.call({name!r}, {blob!r}, {mode!r})",
+                         silent=True, expressions={"r": EXPRESSION})
         except TimeoutError as err:
             self.timed_out.append(name)
             raise StudentError(name, "TimeoutError", str(err)) from None
-        payloads = [o["payload"] for o in outputs if o["output_type"] == "neuroai"]
-        if len(payloads) != 1 or not isinstance(payloads[0], str):
+        found = (self.reply or {}).get("user_expressions", {}).get("r", {})
+        payload = found.get("data", {}).get(MIME) if isinstance(found, dict) else None
+        if not isinstance(payload, str):
             raise StudentError(name, "GradingError",
                                "no valid answer came back from the notebook's kernel")
         try:
-            reply = json.loads(payloads[0])
+            reply = json.loads(payload)
             if not isinstance(reply, dict):
                 raise ValueError("not an object")
             error = reply.get("error")

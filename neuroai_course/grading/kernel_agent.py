@@ -4,21 +4,32 @@ after the notebook's cells. It runs in the sandbox, so nothing it sends back is 
 Each call arrives inline in the code the grader executes (a base64 pickle of the
 arguments, made by the grader: the grader's data, read by the kernel), so no file is ever
 written where the kernel could plant a link. The agent calls the student's function and
-replies with one display message of :data:`MIME`: JSON holding the result as data (numbers,
+replies with one object whose display is of :data:`MIME`: JSON holding the result as data (numbers,
 strings, ``.npy`` arrays, tuples, lists, dicts), and every array argument the function
-changed in place, so that the grader's tests can see the change.
+changed in place, so that the grader's tests can see the change. The reply travels in
+the execution's own reply on the shell channel (as the user expression :data:`EXPRESSION`),
+not on the output stream that the student's code can flood.
 """
 
 MIME = "application/x-neuroai-result+json"
 REFERENCE_ERROR = "NeuroaiReferenceUnavailable"
+#: Evaluated after each call (an execute request's user expression): the call's reply.
+EXPRESSION = "__neuroai_agent__.last()"
 
 AGENT = r'''
 def __neuroai_agent_factory():
     import base64, io, json, pickle
     import numpy as np
     from IPython import get_ipython
-    from IPython.display import display
     MIME = "__MIME__"
+    state = {"last": None}
+
+    class Reply:
+        def __init__(self, text):
+            self.text = text
+
+        def _repr_mimebundle_(self, include=None, exclude=None):
+            return {MIME: self.text}
 
     def is_tensor(value):
         return type(value).__module__.startswith("torch") and hasattr(value, "detach")
@@ -80,9 +91,10 @@ def __neuroai_agent_factory():
         return out
 
     def reply(payload):
-        display({MIME: json.dumps(payload)}, raw=True)
+        state["last"] = Reply(json.dumps(payload))
 
     def call(name, blob, mode):
+        state["last"] = None
         ns = get_ipython().user_ns
         try:
             args, kwargs = pickle.loads(base64.b64decode(blob))
@@ -117,7 +129,8 @@ def __neuroai_agent_factory():
     module = types.ModuleType("__neuroai_remote__")
     module.student = student
     sys.modules["__neuroai_remote__"] = module
-    return type("Agent", (), {"call": staticmethod(call)})
+    return type("Agent", (), {"call": staticmethod(call),
+                              "last": staticmethod(lambda: state["last"])})
 
 __neuroai_agent__ = __neuroai_agent_factory()
 del __neuroai_agent_factory

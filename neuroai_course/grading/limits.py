@@ -20,7 +20,7 @@ class Limits:
 
     cell_timeout_s: int = 60
     submission_timeout_s: int = 300
-    tests_timeout_s: int = 300
+    tests_timeout_s: int = 600
     tests_cpu_s: int = 120
     mem_mb: int = 3072
     grader_mem_mb: int = 2048

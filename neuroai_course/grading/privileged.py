@@ -178,6 +178,7 @@ class GraderProcess:
         self.count = 0
         self.cgroups: list[str] = []
         self.home: Path | None = None
+        self.startup_cpu = 0.0
 
     def _ids(self) -> tuple[int, int]:
         if self.sandboxed and os.geteuid() == 0:
@@ -228,6 +229,8 @@ class GraderProcess:
         if self.sandboxed and os.geteuid() == 0 and ready.get("uid") != uid:
             self.close()
             raise SandboxError("the grader process did not drop root")
+        # its start (imports) is counted once, with the first hand-in it grades
+        self.startup_cpu = float(ready.get("cpu", 0.0))
 
     def _log_tail(self, name: str) -> str:
         try:
@@ -244,7 +247,11 @@ class GraderProcess:
             self.start()
         try:
             write_frame(self.req, payload)
-            return _read_frame(self.rep, time.monotonic() + seconds)
+            reply = _read_frame(self.rep, time.monotonic() + seconds)
+            if isinstance(reply.get("grader_cpu_seconds"), (int, float)):
+                reply["grader_cpu_seconds"] += self.startup_cpu
+                self.startup_cpu = 0.0
+            return reply
         except TimeoutError:
             self.close()
             raise GraderLost(f"the hand-in ran over its whole time limit ({seconds:.0f} s)",

@@ -112,10 +112,17 @@ def kernel_python() -> str:
 
 
 #: Started with ``-c``: the given folders first on the path (``.pth`` files included, e.g.
-#: an editable install's finder), then Jupyter's kernel launcher.
-BOOT = ("import runpy, site, sys\n"
+#: an editable install's finder); the process limit (``RLIMIT_NPROC``, when not 0) set here,
+#: inside the sandbox's own user namespace, where it counts this sandbox's processes only
+#: (set before bubblewrap, it would count every process of the sandbox user on the machine,
+#: and one hand-in's processes could stop another's kernel from starting); then Jupyter's
+#: kernel launcher.
+BOOT = ("import resource, runpy, site, sys\n"
         "for p in reversed(sys.argv.pop(1).split(':')):\n"
         "    sys.path.insert(0, p); site.addsitedir(p)\n"
+        "n = int(sys.argv.pop(1))\n"
+        "if n:\n"
+        "    resource.setrlimit(resource.RLIMIT_NPROC, (n, n))\n"
         "runpy.run_module('ipykernel_launcher', run_name='__main__', alter_sys=True)")
 
 
@@ -154,7 +161,8 @@ def bwrap_argv(spec: dict, connection_file: str, seccomp_fd: int | None = None) 
     for name, value in kernel_env(scratch).items():
         args += ["--setenv", name, value]
     path = [LIBRARY, *spec["site_packages"]]
-    return [*args, "--", spec["python"], "-c", BOOT, ":".join(path), "-f", inside]
+    return [*args, "--", spec["python"], "-c", BOOT, ":".join(path),
+            str(spec["limits"]["nproc"]), "-f", inside]
 
 
 def kernel_env(scratch: str) -> dict[str, str]:
@@ -307,12 +315,10 @@ def launch(spec: dict, connection_file: str) -> None:
         os.chdir(spec["scratch"])
         os.environ.update(kernel_env(spec["scratch"]))
         first = [str(Path(src).parent) for src, _ in spec.get("binds", [])]
-        os.execv(sys.executable, [sys.executable, "-c", BOOT, ":".join(first) or ".",
+        os.execv(sys.executable, [sys.executable, "-c", BOOT, ":".join(first) or ".", "0",
                                   "-f", connection_file])
     if os.geteuid() != 0:
         raise SandboxError("the sandbox launcher must run as root")
-    # (per user: counted for the sandbox user, whom nothing else runs as)
-    _set_limit(resource.RLIMIT_NPROC, limits.nproc)
     # The grader's user reaches the kernel's sockets through the scratch folder's group.
     os.umask(0o007)
     if spec.get("views"):

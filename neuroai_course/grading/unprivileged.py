@@ -175,7 +175,7 @@ def serve(argv: list[str]) -> None:
                        "MPLBACKEND": "Agg"})
     os.chdir(home)
     warm_up()
-    write_frame(rep_fd, {"ready": os.getpid(), "uid": os.getuid()})
+    write_frame(rep_fd, {"ready": os.getpid(), "uid": os.getuid(), "cpu": time.process_time()})
     while True:
         try:
             request = read_frame(req_fd)
@@ -230,8 +230,9 @@ def kernel_cpu_seconds(pid: int):
         try:
             root = psutil.Process(pid)
             tree = [root, *root.children(recursive=True)]
-            kernel = next((p for p in tree if "ipykernel_launcher" in " ".join(p.cmdline())),
-                          None)
+            # the Python process (bubblewrap's command line names the launcher too)
+            kernel = next((p for p in tree if p.name().startswith("python")
+                           and "ipykernel_launcher" in " ".join(p.cmdline())), None)
         except psutil.Error:
             return None
         if kernel is not None:
