@@ -16,6 +16,7 @@ Used in: M4T1, M4T2, M4T3.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -33,6 +34,7 @@ from neuroai_core.continual.sources import (
     joint_batches,
     replay_batches,
 )
+from neuroai_core.continual.stack import stack_batches, stack_models, unstack
 from neuroai_core.continual.train import MLP, evaluate, train_task
 from neuroai_core.torch_utils import single_thread
 
@@ -100,48 +102,119 @@ def _penalty(method: str, config: ContinualConfig):
     return None
 
 
+def _check(method: str, streams) -> None:
+    if method not in METHOD_NAMES:
+        raise ValueError(f"method must be one of {METHOD_NAMES}, got {method!r}")
+    if method in TASK_IL_ONLY and any(s.scenario != "task" for s in streams):
+        raise ValueError(f"method {method!r} needs the task identity: scenario must be 'task'")
+
+
 def run_method(method: str, stream: TaskStream, config: ContinualConfig | None = None,
                seed: int = 0, progress: bool = False) -> RunResult:
     """Train ``method`` on the tasks of ``stream`` in order; return the accuracy matrix."""
-    if method not in METHOD_NAMES:
-        raise ValueError(f"method must be one of {METHOD_NAMES}, got {method!r}")
-    if method in TASK_IL_ONLY and stream.scenario != "task":
-        raise ValueError(f"method {method!r} needs the task identity: scenario must be 'task'")
+    _check(method, [stream])
     config = config or ContinualConfig()
     with single_thread():
-        return _run(method, stream, config, seed, progress)
+        return _run(method, [stream], config, [seed], progress)[0]
 
 
-def _run(method, stream, config, seed, progress) -> RunResult:
-    """The protocol, task by task: batch source, train, consolidate, test."""
+def run_seeds(method: str, streams: Sequence[TaskStream], seeds: Sequence[int],
+              config: ContinualConfig | None = None, progress: bool = False
+              ) -> list[RunResult]:
+    """:func:`run_method` for several seeds at once, as one stacked network.
+
+    Parameters
+    ----------
+    method : str
+        One of :data:`METHOD_NAMES`.
+    streams : sequence of TaskStream
+        One stream per seed (usually the same stream drawn with each seed), of one kind
+        and scenario: their tasks must have the same sizes.
+    seeds : sequence of int
+        Seed ``k`` draws copy ``k``'s initial weights, batch order and replay buffer, as
+        ``run_method(method, streams[k], config, seeds[k])`` does.
+    config : ContinualConfig, optional
+    progress : bool
+
+    Returns
+    -------
+    list of RunResult
+        One per seed, in order; ``seconds`` is the run's time divided by the number of
+        seeds.
+
+    Notes
+    -----
+    The copies are trained by the one loop,
+    :func:`~neuroai_core.continual.train.train_task`, as one network with stacked weights
+    (:mod:`neuroai_core.continual.stack`); every step trains all of them, so five seeds
+    cost about two to three times one seed instead of five. Each copy computes what
+    ``run_method`` computes for its seed, up to the rounding of a batched matrix product
+    (identical to rounding in float64; in float32 the accuracies agree within seed noise,
+    ``tests/test_continual.py``). A single seed runs unstacked, exactly as ``run_method``.
+    """
+    streams, seeds = list(streams), [int(s) for s in seeds]
+    if len(streams) != len(seeds) or not seeds:
+        raise ValueError(f"streams and seeds must have the same non-zero length, got "
+                         f"{len(streams)} and {len(seeds)}")
+    if len({(s.name, s.scenario, s.n_tasks) for s in streams}) != 1:
+        raise ValueError("streams must be of one kind and scenario")
+    _check(method, streams)
+    config = config or ContinualConfig()
+    with single_thread():
+        return _run(method, streams, config, seeds, progress)
+
+
+def _source(method, stream, t, buffer, config, seed):
+    """The batch source of ``method`` for task ``t``."""
+    kw = dict(epochs=config.epochs, batch_size=config.batch_size, seed=[seed, t])
+    if method == "joint":
+        return joint_batches(stream, t, **kw)
+    if method == "replay":
+        return replay_batches(stream, t, buffer, **kw)
+    return current_batches(stream, t, **kw)
+
+
+def _run(method, streams, config, seeds, progress) -> list[RunResult]:
+    """The protocol, task by task: batch source, train, consolidate, test. One seed trains
+    one network; several seeds train their copies stacked as one network."""
     start = time.perf_counter()
-    model = make_model(method, stream, config, seed)
+    stacked = len(seeds) > 1
+    models = [make_model(method, s, config, seed) for s, seed in zip(streams, seeds, strict=True)]
+    model = stack_models(models) if stacked else models[0]
+
+    def together(tensors):  # one tensor for the network: stacked, or the only one
+        return torch.stack(list(tensors)) if stacked else tensors[0]
+
     penalty = _penalty(method, config)
-    buffer = ReplayBuffer(config.replay_budget, seed=seed)
-    kw = dict(epochs=config.epochs, batch_size=config.batch_size)
-    R = np.zeros((stream.n_tasks, stream.n_tasks))
-    losses = []
-    for t, task in enumerate(tqdm(stream.tasks, disable=not progress, desc=method, leave=False)):
-        if method == "joint":
-            batches = joint_batches(stream, t, **kw, seed=[seed, t])
-        elif method == "replay":
-            batches = replay_batches(stream, t, buffer, **kw, seed=[seed, t])
-        else:
-            batches = current_batches(stream, t, **kw, seed=[seed, t])
+    buffers = [ReplayBuffer(config.replay_budget, seed=seed) for seed in seeds]
+    n_tasks = streams[0].n_tasks
+    R = np.zeros((len(seeds), n_tasks, n_tasks))
+    losses = [[] for _ in seeds]
+    for t in tqdm(range(n_tasks), disable=not progress, desc=method, leave=False):
+        sources = [_source(method, s, t, b, config, seed)
+                   for s, b, seed in zip(streams, buffers, seeds, strict=True)]
         if isinstance(penalty, SI):
             penalty.start_task(model)
-        result = train_task(model, batches, penalty, lr=config.lr)
-        ids = torch.full((len(task.x_train),), t, dtype=torch.int64)
-        if isinstance(penalty, (EWC, OnlineEWC)):
-            penalty.consolidate(model, task.x_train, ids, stream.mask(t))
-        elif isinstance(penalty, SI):
-            penalty.consolidate(model, result.path_integral)
+        result = train_task(model, stack_batches(sources) if stacked else sources[0],
+                            penalty, lr=config.lr)
+        tasks = [s.tasks[t] for s in streams]
+        if t < n_tasks - 1:  # what protects task t matters only for the tasks after it
+            if isinstance(penalty, (EWC, OnlineEWC)):
+                x = together([k.x_train for k in tasks])
+                ids = torch.full(x.shape[:-1], t, dtype=torch.int64)
+                penalty.consolidate(model, x, ids, streams[0].mask(t))
+            elif isinstance(penalty, SI):
+                penalty.consolidate(model, result.path_integral)
         if method == "replay":
-            buffer.add_task(task.x_train, task.y_train, t)
-        R[t] = evaluate(model, stream, t)
-        losses.append(result.losses)
-    return RunResult(method, stream.scenario, int(seed), R, losses,
-                     time.perf_counter() - start)
+            for b, k in zip(buffers, tasks, strict=True):
+                b.add_task(k.x_train, k.y_train, t)
+        copies = unstack(model, models[0]) if stacked else [model]
+        for k, (net, s) in enumerate(zip(copies, streams, strict=True)):
+            R[k, t] = evaluate(net, s, t)
+            losses[k].append(result.losses[:, k] if stacked else result.losses)
+    seconds = (time.perf_counter() - start) / len(seeds)
+    return [RunResult(method, s.scenario, seed, R[k], losses[k], seconds)
+            for k, (s, seed) in enumerate(zip(streams, seeds, strict=True))]
 
 
 STREAMS = {"split digits": split_digits, "permuted digits": permuted_digits}

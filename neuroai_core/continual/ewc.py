@@ -39,8 +39,8 @@ from dataclasses import dataclass, field
 
 import torch
 from torch import nn
-from torch.func import functional_call, grad, vmap
 
+from neuroai_core.continual.stack import StackedLinear
 from neuroai_core.continual.train import masked_logits
 
 
@@ -51,13 +51,16 @@ def diagonal_fisher(model: nn.Module, x: torch.Tensor, task_ids: torch.Tensor,
     Parameters
     ----------
     model : nn.Module
-        Called as ``model(x, task_ids)``.
+        Called as ``model(x, task_ids)``; every parameter must belong to an ``nn.Linear``
+        layer (or a :class:`~neuroai_core.continual.stack.StackedLinear`) used once per
+        forward pass, as in every model of :mod:`neuroai_core.continual`.
     x : tensor of shape (N, n_features)
-    task_ids : int tensor of shape (N,)
+        For a stacked network of ``S`` copies, (S, N, n_features): one Fisher per copy.
+    task_ids : int tensor of shape (N,), or (S, N) for a stacked network
     active : bool tensor of shape (n_outputs,)
         The output units of the scenario; the softmax runs over these only.
     chunk_size : int
-        Samples per vectorised chunk (memory ``chunk_size x n_parameters``).
+        Samples per chunk (memory ``chunk_size x`` the widest layer, per copy).
 
     Returns
     -------
@@ -65,31 +68,71 @@ def diagonal_fisher(model: nn.Module, x: torch.Tensor, task_ids: torch.Tensor,
 
     Notes
     -----
-    ``F_i = 1/N sum_n sum_{y active} p(y|x_n) (d log p(y|x_n) / d theta_i)^2``, with the
-    per-sample gradients from ``torch.func.vmap``; no labels are needed.
+    ``F_i = 1/N sum_n sum_{y active} p(y|x_n) (d log p(y|x_n) / d theta_i)^2``; no labels
+    are needed. The per-sample gradients are never stored: for a linear layer
+    ``z_n = W a_n + b`` the gradient of sample ``n`` is ``dW_n = delta_n a_n^T`` with
+    ``delta_n = d log p(y|x_n) / d z_n``, so ``(dW_n)_ij^2 = delta_ni^2 a_nj^2`` and the
+    sum over samples is one matrix product,
+    ``F_W = 1/N sum_y (p_y * delta_y^2)^T (a^2)``, ``F_b = 1/N sum_y sum_n p_ny delta_ny^2``.
+    One backward pass per active unit gives ``delta`` of every sample at once, since the
+    samples of a batch do not interact (the trick of Goodfellow 2015 for per-example
+    gradient norms; the same numbers as one backward pass per sample and unit, tested
+    against that to 1e-10 in float64).
+
+    References
+    ----------
+    Kirkpatrick, J. et al. (2017). Overcoming catastrophic forgetting in neural networks.
+    *PNAS* 114(13), 3521-3526.
+    Goodfellow, I. (2015). Efficient per-example gradient computations. arXiv:1510.01799.
     """
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be at least 1, got {chunk_size!r}")
-    params = {n: p.detach() for n, p in model.named_parameters() if p.requires_grad}
+    layers = {name: mod for name, mod in model.named_modules()
+              if isinstance(mod, (nn.Linear, StackedLinear))}
+    for name, p in model.named_parameters():
+        if p.requires_grad and name.rpartition(".")[0] not in layers:
+            raise ValueError(f"parameter {name!r} is not in a linear layer: diagonal_fisher "
+                             "needs every parameter in an nn.Linear")
+    seen: dict[str, list] = {name: [] for name in layers}
+
+    def keep(name):
+        def hook(module, inputs, output):
+            seen[name].append((inputs[0].detach(), output))
+        return hook
+
+    fisher = {n: torch.zeros_like(p) for n, p in model.named_parameters() if p.requires_grad}
     units = torch.nonzero(active).flatten().tolist()
-
-    def log_prob(p, xi, ti, y):
-        logits = functional_call(model, p, (xi[None], ti[None]))
-        return torch.log_softmax(masked_logits(logits, active), dim=1)[0, y]
-
-    per_sample_grad = vmap(grad(log_prob), in_dims=(None, 0, 0, None))
-    fisher = {n: torch.zeros_like(p) for n, p in params.items()}
-    for start in range(0, len(x), chunk_size):
-        xs, ts = x[start : start + chunk_size], task_ids[start : start + chunk_size]
-        with torch.no_grad():
-            probs = torch.softmax(masked_logits(model(xs, ts), active), dim=1)
-        for y in units:
-            g = per_sample_grad(params, xs, ts, y)
-            w = probs[:, y]
-            for n in fisher:
-                shape = (-1,) + (1,) * (g[n].ndim - 1)
-                fisher[n] += (w.reshape(shape) * g[n] ** 2).sum(dim=0)
-    return {n: f / len(x) for n, f in fisher.items()}
+    n = x.shape[-2]
+    handles = [mod.register_forward_hook(keep(name)) for name, mod in layers.items()]
+    try:
+        for start in range(0, n, chunk_size):
+            for v in seen.values():
+                v.clear()
+            xs = x[..., start : start + chunk_size, :]
+            ts = task_ids[..., start : start + chunk_size]
+            with torch.enable_grad():
+                log_p = torch.log_softmax(masked_logits(model(xs, ts), active), dim=-1)
+            if any(len(v) != 1 for v in seen.values()):
+                raise ValueError("every linear layer must be called once per forward pass")
+            names = list(layers)
+            outputs = [seen[name][0][1] for name in names]
+            probs = log_p.detach().exp()
+            for k, y in enumerate(units):
+                deltas = torch.autograd.grad(log_p[..., y].sum(), outputs,
+                                             retain_graph=k < len(units) - 1)
+                w = probs[..., y, None]  # (..., chunk, 1)
+                for name, delta in zip(names, deltas, strict=True):
+                    a = seen[name][0][0]
+                    wd2 = w * delta**2  # (..., chunk, out)
+                    prefix = f"{name}." if name else ""
+                    if f"{prefix}weight" in fisher:
+                        fisher[f"{prefix}weight"] += wd2.transpose(-1, -2) @ a**2
+                    if f"{prefix}bias" in fisher:
+                        fisher[f"{prefix}bias"] += wd2.sum(dim=-2)
+    finally:
+        for h in handles:
+            h.remove()
+    return {name: f / n for name, f in fisher.items()}
 
 
 def _anchor(model: nn.Module) -> dict[str, torch.Tensor]:

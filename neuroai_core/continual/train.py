@@ -96,6 +96,16 @@ def masked_logits(logits: torch.Tensor, active: torch.Tensor) -> torch.Tensor:
     return logits.masked_fill(~active, float("-inf"))
 
 
+def task_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy over a batch: a scalar for logits (B, n_outputs) and labels (B,);
+    one per copy, shape (S,), for a stacked network's (S, B, n_outputs) and (S, B)
+    (:mod:`neuroai_core.continual.stack`)."""
+    if y.ndim == 1:
+        return nn.functional.cross_entropy(logits, y)
+    per_sample = nn.functional.cross_entropy(logits.flatten(0, -2), y.flatten(), reduction="none")
+    return per_sample.view(y.shape).mean(dim=-1)
+
+
 def train_task(model: nn.Module, batches: Iterable[Batch],
                penalty: Callable[[nn.Module], torch.Tensor | None] | None = None, *,
                lr: float = 1e-3, n_steps: int | None = None,
@@ -106,7 +116,9 @@ def train_task(model: nn.Module, batches: Iterable[Batch],
     ----------
     model : nn.Module
         Called as ``model(x, task_ids)``; returns logits of shape (B, n_outputs). Its
-        parameters are updated in place after every batch.
+        parameters are updated in place after every batch. A stacked network of ``S``
+        copies (:func:`~neuroai_core.continual.stack.stack_models`, with batches from
+        :func:`~neuroai_core.continual.stack.stack_batches`) trains all copies at once.
     batches : iterable of Batch
         The batch source: it decides what data the model sees (current task, replay,
         all data so far) and which output units are active
@@ -124,27 +136,30 @@ def train_task(model: nn.Module, batches: Iterable[Batch],
     Returns
     -------
     TrainResult
-        The task loss of every step, shape (n_steps,), and the SI path integral of every
-        parameter.
+        The task loss of every step, shape (n_steps,) (a stacked network: (n_steps, S),
+        one column per copy), and the SI path integral of every parameter.
 
     Notes
     -----
     Each step minimises ``L = CE(mask(f(x)), y) + penalty(theta)`` and accumulates
     ``w_k += -g_k (theta_k' - theta_k)`` with ``g = dCE/dtheta`` of the task loss only
     (Zenke et al. 2017, eq. 3): the penalty's own gradient is not part of the task's
-    path integral.
+    path integral. For a stacked network ``CE`` is the sum over copies of each copy's
+    mean cross-entropy: the copies share no weight, so each gets its own gradient, and
+    Adam, the path integral and the penalties act weight by weight.
     """
     if not lr > 0:
         raise ValueError(f"lr must be positive, got {lr!r}")
     params = {n: p for n, p in model.named_parameters() if p.requires_grad}
-    optimizer = torch.optim.Adam(params.values(), lr=lr)
+    # foreach: one kernel per operation for all tensors, the same numbers as the loop.
+    optimizer = torch.optim.Adam(params.values(), lr=lr, foreach=True)
     path = {n: torch.zeros_like(p) for n, p in params.items()}
     losses = []
     for batch in tqdm(batches, total=n_steps, disable=not progress, desc="training", leave=False):
         optimizer.zero_grad()
         logits = masked_logits(model(batch.x, batch.task_ids), batch.active)
-        loss = nn.functional.cross_entropy(logits, batch.y)
-        loss.backward()
+        loss = task_loss(logits, batch.y)
+        loss.sum().backward()
         # The task gradient alone, before the penalty's gradient is added to .grad.
         task_grads = {n: torch.zeros_like(p) if p.grad is None else p.grad.clone()
                       for n, p in params.items()}
@@ -156,8 +171,9 @@ def train_task(model: nn.Module, batches: Iterable[Batch],
         with torch.no_grad():
             for n, p in params.items():
                 path[n] = path_integral_step(path[n], task_grads[n], before[n], p)
-        losses.append(loss.item())
-    return TrainResult(np.asarray(losses, dtype=np.float64), path)
+        losses.append(loss.detach())
+    losses = torch.stack(losses).double().numpy() if losses else np.zeros(0)
+    return TrainResult(losses, path)
 
 
 @torch.no_grad()
