@@ -196,7 +196,7 @@ def _run(method, streams, config, seeds, progress) -> list[RunResult]:
         if isinstance(penalty, SI):
             penalty.start_task(model)
         result = train_task(model, stack_batches(sources) if stacked else sources[0],
-                            penalty, lr=config.lr)
+                            penalty, lr=config.lr, path_integral=isinstance(penalty, SI))
         tasks = [s.tasks[t] for s in streams]
         if t < n_tasks - 1:  # what protects task t matters only for the tasks after it
             if isinstance(penalty, (EWC, OnlineEWC)):

@@ -141,7 +141,10 @@ def _anchor(model: nn.Module) -> dict[str, torch.Tensor]:
 
 def quadratic_penalty(model: nn.Module, importance: dict[str, torch.Tensor],
                       anchor: dict[str, torch.Tensor]) -> torch.Tensor:
-    """``sum_i importance_i (theta_i - anchor_i)^2`` over the named parameters."""
+    """``sum_i importance_i (theta_i - anchor_i)^2`` over the named parameters.
+
+    ``importance`` and ``anchor`` may carry leading axes (several terms stacked): each
+    parameter broadcasts against them and the sum runs over all of them."""
     total = torch.zeros(())
     for n, p in model.named_parameters():
         if n in importance:
@@ -155,11 +158,15 @@ class EWC:
     past task). Call :meth:`consolidate` after each task; pass the object as ``penalty``.
 
     ``lam`` is the strength; with this Fisher estimator (a per-sample average) values of
-    order 10^2 to 10^4 suit the digits benchmark.
+    order 10^2 to 10^4 suit the digits benchmark. The terms are kept in ``terms_``, a list
+    of (Fisher, anchor) pairs; the penalty evaluates them all at once, stacked along a
+    leading task axis (one tensor operation per parameter, not one per parameter and
+    task).
     """
 
     lam: float = 1000.0
     terms_: list[tuple[dict, dict]] = field(default_factory=list, repr=False)
+    stacked_: tuple[dict, dict] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.lam >= 0:
@@ -168,12 +175,17 @@ class EWC:
     def consolidate(self, model: nn.Module, x, task_ids, active) -> EWC:
         fisher = diagonal_fisher(model, x, task_ids, active)
         self.terms_.append((fisher, _anchor(model)))
+        self.stacked_ = None
         return self
 
     def __call__(self, model: nn.Module) -> torch.Tensor | None:
         if not self.terms_:
             return None
-        return 0.5 * self.lam * sum(quadratic_penalty(model, f, a) for f, a in self.terms_)
+        if self.stacked_ is None or len(next(iter(self.stacked_[0].values()))) != len(
+                self.terms_):
+            self.stacked_ = tuple({n: torch.stack([term[k][n] for term in self.terms_])
+                                   for n in self.terms_[0][k]} for k in (0, 1))
+        return 0.5 * self.lam * quadratic_penalty(model, *self.stacked_)
 
 
 @dataclass

@@ -109,7 +109,7 @@ def task_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 def train_task(model: nn.Module, batches: Iterable[Batch],
                penalty: Callable[[nn.Module], torch.Tensor | None] | None = None, *,
                lr: float = 1e-3, n_steps: int | None = None,
-               progress: bool = False) -> TrainResult:
+               progress: bool = False, path_integral: bool = True) -> TrainResult:
     """Train ``model`` on the batches of one task with Adam; the only training loop.
 
     Parameters
@@ -132,6 +132,9 @@ def train_task(model: nn.Module, batches: Iterable[Batch],
         Length of the progress bar only.
     progress : bool
         Show a tqdm progress bar.
+    path_integral : bool
+        Accumulate the SI path integral (only SI uses it); False skips its four tensor
+        operations per parameter and step, and returns an empty dict in its place.
 
     Returns
     -------
@@ -153,24 +156,28 @@ def train_task(model: nn.Module, batches: Iterable[Batch],
     params = {n: p for n, p in model.named_parameters() if p.requires_grad}
     # foreach: one kernel per operation for all tensors, the same numbers as the loop.
     optimizer = torch.optim.Adam(params.values(), lr=lr, foreach=True)
-    path = {n: torch.zeros_like(p) for n, p in params.items()}
+    path = {n: torch.zeros_like(p) for n, p in params.items()} if path_integral else {}
     losses = []
     for batch in tqdm(batches, total=n_steps, disable=not progress, desc="training", leave=False):
         optimizer.zero_grad()
         logits = masked_logits(model(batch.x, batch.task_ids), batch.active)
         loss = task_loss(logits, batch.y)
         loss.sum().backward()
-        # The task gradient alone, before the penalty's gradient is added to .grad.
-        task_grads = {n: torch.zeros_like(p) if p.grad is None else p.grad.clone()
-                      for n, p in params.items()}
         extra = penalty(model) if penalty is not None else None
-        if extra is not None and extra.requires_grad:
+        protect = extra is not None and extra.requires_grad
+        if path_integral:
+            # The task gradient alone: copied if the penalty's gradient is to be added.
+            task_grads = {n: torch.zeros_like(p) if p.grad is None
+                          else p.grad.clone() if protect else p.grad
+                          for n, p in params.items()}
+            before = {n: p.detach().clone() for n, p in params.items()}
+        if protect:
             extra.backward()
-        before = {n: p.detach().clone() for n, p in params.items()}
         optimizer.step()
-        with torch.no_grad():
-            for n, p in params.items():
-                path[n] = path_integral_step(path[n], task_grads[n], before[n], p)
+        if path_integral:
+            with torch.no_grad():
+                for n, p in params.items():
+                    path[n] = path_integral_step(path[n], task_grads[n], before[n], p)
         losses.append(loss.detach())
     losses = torch.stack(losses).double().numpy() if losses else np.zeros(0)
     return TrainResult(losses, path)
