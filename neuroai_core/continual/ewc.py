@@ -141,10 +141,7 @@ def _anchor(model: nn.Module) -> dict[str, torch.Tensor]:
 
 def quadratic_penalty(model: nn.Module, importance: dict[str, torch.Tensor],
                       anchor: dict[str, torch.Tensor]) -> torch.Tensor:
-    """``sum_i importance_i (theta_i - anchor_i)^2`` over the named parameters.
-
-    ``importance`` and ``anchor`` may carry leading axes (several terms stacked): each
-    parameter broadcasts against them and the sum runs over all of them."""
+    """``sum_i importance_i (theta_i - anchor_i)^2`` over the named parameters."""
     total = torch.zeros(())
     for n, p in model.named_parameters():
         if n in importance:
@@ -159,14 +156,22 @@ class EWC:
 
     ``lam`` is the strength; with this Fisher estimator (a per-sample average) values of
     order 10^2 to 10^4 suit the digits benchmark. The terms are kept in ``terms_``, a list
-    of (Fisher, anchor) pairs; the penalty evaluates them all at once, stacked along a
-    leading task axis (one tensor operation per parameter, not one per parameter and
-    task).
+    of (Fisher, anchor) pairs; the penalty evaluates their sum as one quadratic, with the
+    same value and gradient (see Notes), so its cost does not grow with the number of
+    tasks.
+
+    Notes
+    -----
+    A sum of quadratics is a quadratic: with ``A = sum_t F_t``, ``m = sum_t F_t theta*_t / A``
+    (``m = 0`` where ``A = 0``) and ``c = sum_t F_t theta*_t^2 - A m^2``,
+    ``sum_t F_t (theta - theta*_t)^2 = A (theta - m)^2 + c`` for every theta; the gradient
+    is ``2 A (theta - m)``, the same as term by term up to rounding.
     """
 
     lam: float = 1000.0
     terms_: list[tuple[dict, dict]] = field(default_factory=list, repr=False)
-    stacked_: tuple[dict, dict] | None = field(default=None, repr=False, compare=False)
+    merged_: tuple[dict, dict, torch.Tensor] | None = field(default=None, repr=False,
+                                                            compare=False)
 
     def __post_init__(self) -> None:
         if not self.lam >= 0:
@@ -175,17 +180,32 @@ class EWC:
     def consolidate(self, model: nn.Module, x, task_ids, active) -> EWC:
         fisher = diagonal_fisher(model, x, task_ids, active)
         self.terms_.append((fisher, _anchor(model)))
-        self.stacked_ = None
+        self.merged_ = _merge(self.terms_)
         return self
 
     def __call__(self, model: nn.Module) -> torch.Tensor | None:
         if not self.terms_:
             return None
-        if self.stacked_ is None or len(next(iter(self.stacked_[0].values()))) != len(
-                self.terms_):
-            self.stacked_ = tuple({n: torch.stack([term[k][n] for term in self.terms_])
-                                   for n in self.terms_[0][k]} for k in (0, 1))
-        return 0.5 * self.lam * quadratic_penalty(model, *self.stacked_)
+        if self.merged_ is None:  # terms_ filled by hand
+            self.merged_ = _merge(self.terms_)
+        total, mean, constant = self.merged_
+        return 0.5 * self.lam * (quadratic_penalty(model, total, mean) + constant)
+
+
+def _merge(terms: list[tuple[dict, dict]]) -> tuple[dict, dict, torch.Tensor]:
+    """``A``, ``m`` and ``c`` of :class:`EWC`'s Notes from (Fisher, anchor) pairs."""
+    if len(terms) == 1:  # exactly the one term
+        fisher, anchor = terms[0]
+        return fisher, anchor, torch.zeros((), dtype=next(iter(fisher.values())).dtype)
+    total, mean, constant = {}, {}, torch.zeros((), dtype=torch.float64)
+    for n in terms[0][0]:
+        a = sum(f[n] for f, _ in terms)
+        b = sum(f[n] * anchor[n] for f, anchor in terms)
+        c = sum(f[n] * anchor[n] ** 2 for f, anchor in terms)
+        m = torch.where(a > 0, b / a, torch.zeros_like(b))
+        total[n], mean[n] = a, m
+        constant = constant + (c - a * m**2).double().sum()
+    return total, mean, constant.to(next(iter(total.values())).dtype)
 
 
 @dataclass

@@ -162,17 +162,19 @@ def train_task(model: nn.Module, batches: Iterable[Batch],
         optimizer.zero_grad()
         logits = masked_logits(model(batch.x, batch.task_ids), batch.active)
         loss = task_loss(logits, batch.y)
-        loss.sum().backward()
         extra = penalty(model) if penalty is not None else None
         protect = extra is not None and extra.requires_grad
         if path_integral:
-            # The task gradient alone: copied if the penalty's gradient is to be added.
+            loss.sum().backward()
+            # The task gradient alone, before the penalty's gradient is added to .grad.
             task_grads = {n: torch.zeros_like(p) if p.grad is None
                           else p.grad.clone() if protect else p.grad
                           for n, p in params.items()}
             before = {n: p.detach().clone() for n, p in params.items()}
-        if protect:
-            extra.backward()
+            if protect:
+                extra.backward()
+        else:  # one backward pass through both: the same sum of gradients in .grad
+            (loss.sum() + extra if protect else loss.sum()).backward()
         optimizer.step()
         if path_integral:
             with torch.no_grad():
