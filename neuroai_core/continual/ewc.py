@@ -170,8 +170,7 @@ class EWC:
 
     lam: float = 1000.0
     terms_: list[tuple[dict, dict]] = field(default_factory=list, repr=False)
-    merged_: tuple[dict, dict, torch.Tensor] | None = field(default=None, repr=False,
-                                                            compare=False)
+    merged_: tuple | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.lam >= 0:
@@ -180,15 +179,14 @@ class EWC:
     def consolidate(self, model: nn.Module, x, task_ids, active) -> EWC:
         fisher = diagonal_fisher(model, x, task_ids, active)
         self.terms_.append((fisher, _anchor(model)))
-        self.merged_ = _merge(self.terms_)
         return self
 
     def __call__(self, model: nn.Module) -> torch.Tensor | None:
         if not self.terms_:
             return None
-        if self.merged_ is None:  # terms_ filled by hand
-            self.merged_ = _merge(self.terms_)
-        total, mean, constant = self.merged_
+        if self.merged_ is None or self.merged_[0] != len(self.terms_):  # a term was added
+            self.merged_ = (len(self.terms_), *_merge(self.terms_))
+        _, total, mean, constant = self.merged_
         return 0.5 * self.lam * (quadratic_penalty(model, total, mean) + constant)
 
 
