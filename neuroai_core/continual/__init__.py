@@ -13,6 +13,7 @@ from neuroai_core.continual.compare import (
     format_table,
     make_model,
     run_method,
+    run_seeds,
     single_thread,
     summarize,
 )
@@ -49,6 +50,7 @@ from neuroai_core.continual.sources import (
     replay_batches,
     task_batches,
 )
+from neuroai_core.continual.stack import StackedLinear, stack_batches, stack_models, unstack
 from neuroai_core.continual.surprise import (
     ChangeDetector,
     SurpriseConfig,
@@ -69,6 +71,7 @@ from neuroai_core.continual.train import (
     evaluate,
     masked_logits,
     path_integral_step,
+    task_loss,
     train_task,
 )
 from neuroai_core.continual.transfer import TRANSFER_STREAMS, transfer_run
@@ -86,6 +89,7 @@ __all__ = [
     "RunResult",
     "SCENARIOS",
     "SI",
+    "StackedLinear",
     "SurpriseConfig",
     "SurpriseRun",
     "TASK_IL_ONLY",
@@ -126,15 +130,20 @@ __all__ = [
     "rotate_images",
     "rotated_digits",
     "run_method",
+    "run_seeds",
     "run_surprise",
     "si_importance",
     "single_thread",
     "split_digits",
     "split_stream",
+    "stack_batches",
+    "stack_models",
     "summarize",
     "surprise_scores",
     "task_batches",
+    "task_loss",
     "train_task",
     "transfer_run",
+    "unstack",
     "xdg_masks",
 ]
