@@ -167,7 +167,9 @@ def continual_section(d: dict | None) -> list[str]:
         f"{fmt(d.get('max_abs_R_diff_stacked_vs_separate'), '.3g')}). EWC's Fisher takes one "
         "backward pass per output unit for all samples at once (per-sample gradients of a "
         "linear layer are outer products, so their squares sum as one matrix product), and "
-        "its per-task penalties are summed as one quadratic.",
+        "its per-task penalties are summed as one quadratic (Goodfellow 2015 for the "
+        "per-sample trick; Adam acts on each weight alone, Kingma & Ba 2015, which is why "
+        "stacked copies train as separate ones).",
         "", measured(d) + busy_note(d), "",
         f"| method | scenario | ours accuracy | Avalanche accuracy | difference (points) "
         f"| Avalanche CPU s ({n} runs) | ours CPU s, separate | ours CPU s, stacked "
@@ -395,6 +397,8 @@ REFS = """## References
   intelligence. *ICML*.
 - Kirkpatrick, J. et al. (2017). Overcoming catastrophic forgetting in neural networks.
   *PNAS* 114, 3521-3526.
+- Goodfellow, I. (2015). Efficient per-example gradient computations. arXiv:1510.01799.
+- Kingma, D. P. & Ba, J. (2015). Adam: a method for stochastic optimization. *ICLR*.
 - Lomonaco, V. et al. (2021). Avalanche: an end-to-end library for continual learning.
   *CVPR Workshops*.
 - van de Ven, G. M. & Tolias, A. S. (2019). Three scenarios for continual learning.
