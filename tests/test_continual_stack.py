@@ -22,6 +22,7 @@ from neuroai_core.continual import (
     ContinualConfig,
     ModulatedMLP,
     XdGMLP,
+    compare,
     current_batches,
     diagonal_fisher,
     quadratic_penalty,
@@ -227,3 +228,17 @@ def test_ewc_merged_penalty_equals_the_sum_of_its_terms():
         torch.testing.assert_close(value, expected, rtol=1e-12, atol=0)
         torch.testing.assert_close(g_value, g_expected, rtol=1e-12, atol=1e-14)
         assert torch.isfinite(g_value).all()
+
+
+def test_compare_with_stacked_seeds_gives_the_same_rows():
+    # Expected: compare's rows run one seed at a time; stacked within two test images
+    # per entry of R (see test_run_seeds_gives_each_seed_the_accuracies_of_its_own_run).
+    cfg = ContinualConfig(epochs=1)
+    kw = dict(methods=("fine-tuning", "xdg"), scenarios=("task", "class"), seeds=(0, 1),
+              config=cfg, progress=False)
+    plain, stacked = compare(**kw), compare(**kw, stack_seeds=True)
+    assert [(r["method"], r["scenario"], r["seed"]) for r in stacked] == \
+        [(r["method"], r["scenario"], r["seed"]) for r in plain]
+    assert len(plain) == 6  # xdg only in task-IL
+    for a, b in zip(plain, stacked, strict=True):
+        np.testing.assert_allclose(a["R"], b["R"], rtol=0, atol=2 / 107)

@@ -4,7 +4,9 @@
 then for every task choose the batch source, train with the one loop
 (:func:`~neuroai_core.continual.train.train_task`), consolidate (EWC's Fisher, SI's
 importance, the replay buffer) and test on all tasks, which fills one row of the
-accuracy matrix. :func:`compare` repeats it over methods x scenarios x seeds.
+accuracy matrix. :func:`run_seeds` runs the same protocol for several seeds at once, their
+networks stacked as one (:mod:`neuroai_core.continual.stack`); :func:`compare` repeats it
+over methods x scenarios x seeds.
 
 Methods: ``fine-tuning`` (no protection, the lower bound), ``joint`` (all data so far,
 the upper bound), ``ewc``, ``online-ewc``, ``si``, ``replay`` (200-sample class-balanced
@@ -222,27 +224,35 @@ STREAMS = {"split digits": split_digits, "permuted digits": permuted_digits}
 
 def compare(methods=METHOD_NAMES, scenarios=SCENARIOS, seeds=(0, 1, 2),
             stream: str = "split digits", config: ContinualConfig | None = None,
-            progress: bool = True) -> list[dict]:
+            progress: bool = True, stack_seeds: bool = False) -> list[dict]:
     """Run every method in every scenario with every seed; one dict per run.
 
     Each row holds ``method, scenario, seed, average_accuracy, backward_transfer,
     forgetting, seconds`` and the accuracy matrix ``R`` (a nested list). Task-IL-only
     methods (xdg) are skipped in the other scenarios. The seed draws the train/test split,
-    the initial weights, the batch order and the buffer.
+    the initial weights, the batch order and the buffer. ``stack_seeds=True`` trains the
+    seeds of each method and scenario at once (:func:`run_seeds`): the same rows, in the
+    same order, in about a third of the time for five seeds.
     """
     if stream not in STREAMS:
         raise ValueError(f"stream must be one of {tuple(STREAMS)}, got {stream!r}")
     config = config or ContinualConfig()
-    jobs = [(m, s, seed) for s in scenarios for m in methods for seed in seeds
-            if not (m in TASK_IL_ONLY and s != "task")]
+    groups = [(m, s) for s in scenarios for m in methods
+              if not (m in TASK_IL_ONLY and s != "task")]
     rows = []
-    for method, scenario, seed in tqdm(jobs, disable=not progress, desc="compare"):
-        res = run_method(method, STREAMS[stream](scenario=scenario, seed=seed), config, seed)
-        rows.append(dict(method=method, scenario=scenario, seed=seed,
-                         average_accuracy=average_accuracy(res.R),
-                         backward_transfer=backward_transfer(res.R),
-                         forgetting=forgetting(res.R), seconds=res.seconds,
-                         R=res.R.tolist()))
+    for method, scenario in tqdm(groups, disable=not progress, desc="compare"):
+        streams = [STREAMS[stream](scenario=scenario, seed=seed) for seed in seeds]
+        if stack_seeds:
+            results = run_seeds(method, streams, seeds, config)
+        else:
+            results = [run_method(method, st, config, seed)
+                       for st, seed in zip(streams, seeds, strict=True)]
+        for seed, res in zip(seeds, results, strict=True):
+            rows.append(dict(method=method, scenario=scenario, seed=seed,
+                             average_accuracy=average_accuracy(res.R),
+                             backward_transfer=backward_transfer(res.R),
+                             forgetting=forgetting(res.R), seconds=res.seconds,
+                             R=res.R.tolist()))
     return rows
 
 

@@ -19,7 +19,10 @@ a few tensor operations per step and is returned in :class:`TrainResult`.
 
 There is one loop, plain PyTorch (``loss.backward()``, ``optimizer.step()``) for every
 model and penalty, and the weights change in place at every step: a batch source or a
-penalty that looks at the model during the task sees the current weights.
+penalty that looks at the model during the task sees the current weights. Several seeds
+go through the same loop as one network with stacked weights
+(:mod:`neuroai_core.continual.stack`): the loss is then one mean cross-entropy per copy,
+summed.
 
 Used in: M4T1, M4T2, M4T3, M5T2.
 """
