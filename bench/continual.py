@@ -164,7 +164,7 @@ def figure(table_rows, meta, path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    labels = [f"{r['method']}\n{r['scenario']}-IL" for r in table_rows]
+    labels = [f"{r['method']}, {r['scenario']}-IL" for r in table_rows]
     x = np.arange(len(labels))
     n = meta["config"]["n_seeds"]
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(9, 6.5), sharex=True)
@@ -186,7 +186,7 @@ def figure(table_rows, meta, path) -> None:
     ax2.set_ylabel(f"CPU time of all {n} seeds (s)")
     ax2.set_title(f"CPU time of the {n} runs of each method", fontsize=9)
     ax2.legend(fontsize=8)
-    ax2.set_xticks(x, labels, fontsize=8)
+    ax2.set_xticks(x, labels, fontsize=8, rotation=30, ha="right")
     ax2.set_xlabel("method and scenario (split digits, 5 tasks)")
     fig.suptitle(f"Continual learning, split digits\n{common.label(meta)}", fontsize=9)
     common.save_figure(fig, path)
