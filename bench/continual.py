@@ -77,7 +77,7 @@ def joint_once(streams, config: ContinualConfig, seeds) -> list[RunResult]:
         sources = [joint_batches(s, last, epochs=config.epochs, batch_size=config.batch_size,
                                  seed=[seed, last]) for s, seed in zip(streams, seeds, strict=True)]
         result = train_task(model, stack_batches(sources) if stacked else sources[0],
-                            lr=config.lr, path_integral=False)
+                            lr=config.lr, path_integral=False, fused=stacked)
         copies = unstack(model, models[0]) if stacked else [model]
         runs = []
         for k, (net, s, seed) in enumerate(zip(copies, streams, seeds, strict=True)):
@@ -113,8 +113,12 @@ def ours(methods, scenarios, seeds, config) -> tuple[list[dict], list[dict], lis
     """Per seed: accuracy (stacked and separate); per row: the CPU and wall time of all
     seeds, stacked and one after the other; and the SI check."""
     warm = [split_digits("class", seed=s) for s in seeds[:2]]
-    run_method("fine-tuning", warm[0], config, 0)  # warm-up
-    run_seeds("ewc", warm, seeds[:2], ContinualConfig(epochs=1))
+    run_method("fine-tuning", warm[0], config, 0)  # warm-up, with the shapes of the runs
+    for scenario in scenarios:
+        warm = [split_digits(scenario, seed=s) for s in seeds]
+        for method in ("ewc", "replay"):
+            run_seeds(method, warm, seeds, ContinualConfig(epochs=1))
+        joint_once(warm, ContinualConfig(epochs=1), seeds)
     rows, timing, si_check = [], [], []
     for scenario in scenarios:
         streams = [split_digits(scenario, seed=seed) for seed in seeds]

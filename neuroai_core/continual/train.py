@@ -112,7 +112,8 @@ def task_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 def train_task(model: nn.Module, batches: Iterable[Batch],
                penalty: Callable[[nn.Module], torch.Tensor | None] | None = None, *,
                lr: float = 1e-3, n_steps: int | None = None,
-               progress: bool = False, path_integral: bool = True) -> TrainResult:
+               progress: bool = False, path_integral: bool = True,
+               fused: bool = False) -> TrainResult:
     """Train ``model`` on the batches of one task with Adam; the only training loop.
 
     Parameters
@@ -138,6 +139,12 @@ def train_task(model: nn.Module, batches: Iterable[Batch],
     path_integral : bool
         Accumulate the SI path integral (only SI uses it); False skips its four tensor
         operations per parameter and step, and returns an empty dict in its place.
+    fused : bool
+        Use Adam's fused kernel (``torch.optim.Adam(fused=True)``, one pass over each
+        tensor): the same update, rounded differently (about one unit in the last place
+        per step), and about a quarter faster per step on a stacked network. Off by
+        default, so that every existing run keeps its exact numbers; ``run_seeds`` turns
+        it on.
 
     Returns
     -------
@@ -157,8 +164,10 @@ def train_task(model: nn.Module, batches: Iterable[Batch],
     if not lr > 0:
         raise ValueError(f"lr must be positive, got {lr!r}")
     params = {n: p for n, p in model.named_parameters() if p.requires_grad}
-    # foreach: one kernel per operation for all tensors, the same numbers as the loop.
-    optimizer = torch.optim.Adam(params.values(), lr=lr, foreach=True)
+    # foreach: one kernel per operation for all tensors, the same numbers as the plain
+    # loop over tensors; fused: one kernel for the whole update, rounded differently.
+    optimizer = torch.optim.Adam(params.values(), lr=lr, foreach=not fused or None,
+                                 fused=fused or None)
     path = {n: torch.zeros_like(p) for n, p in params.items()} if path_integral else {}
     losses = []
     for batch in tqdm(batches, total=n_steps, disable=not progress, desc="training", leave=False):
