@@ -31,6 +31,7 @@ from neuroai_core.continual.compare import (
     format_table,
     make_model,
     run_method,
+    run_seeds,
     single_thread,
     summarize,
 )
@@ -67,6 +68,7 @@ from neuroai_core.continual.sources import (
     replay_batches,
     task_batches,
 )
+from neuroai_core.continual.stack import StackedLinear, stack_batches, stack_models, unstack
 from neuroai_core.continual.surprise import (
     ChangeDetector,
     SurpriseConfig,
@@ -91,6 +93,7 @@ from neuroai_core.continual.train import (
     evaluate,
     masked_logits,
     path_integral_step,
+    task_loss,
     train_task,
 )
 from neuroai_core.continual.transfer import TRANSFER_STREAMS, transfer_run
@@ -113,6 +116,7 @@ __all__ = [
     "RunResult",
     "SCENARIOS",
     "SI",
+    "StackedLinear",
     "SurpriseConfig",
     "SurpriseRun",
     "TASK_IL_ONLY",
@@ -165,6 +169,7 @@ __all__ = [
     "rotate_images",
     "rotated_digits",
     "run_method",
+    "run_seeds",
     "run_surprise",
     "sample_sequences",
     "sequence_meta_loss",
@@ -172,11 +177,15 @@ __all__ = [
     "single_thread",
     "split_digits",
     "split_stream",
+    "stack_batches",
+    "stack_models",
     "summarize",
     "surprise_scores",
     "task_batches",
+    "task_loss",
     "train_task",
     "transfer_run",
     "tune_inner_lr",
+    "unstack",
     "xdg_masks",
 ]

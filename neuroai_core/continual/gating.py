@@ -67,8 +67,9 @@ class XdGMLP(MLP):
     def gates(self, x: torch.Tensor, task_ids: torch.Tensor) -> list[torch.Tensor]:
         if task_ids is None:
             raise ValueError("XdG needs the task id of every sample (task-IL only)")
-        g = self.masks[task_ids]  # (B, n_layers, width)
-        return [g[:, k] for k in range(g.shape[1])]
+        # masks[task_ids], written so that a stacked copy axis in front passes through.
+        g = torch.take_along_dim(self.masks, task_ids[..., None, None], dim=-3)
+        return [g[..., k, :] for k in range(g.shape[-2])]
 
 
 class ModulatedMLP(MLP):
@@ -94,4 +95,4 @@ class ModulatedMLP(MLP):
 
     def gates(self, x: torch.Tensor, task_ids: torch.Tensor | None) -> list[torch.Tensor]:
         g = torch.sigmoid(self.modulator(x))
-        return list(torch.split(g, self.n_hidden, dim=1))
+        return list(torch.split(g, self.n_hidden, dim=-1))

@@ -106,10 +106,10 @@ def _active_rows(stream: TaskStream, task_ids: torch.Tensor, current: int,
                  table: torch.Tensor | None = None) -> torch.Tensor:
     """Active units of each sample while training task ``current`` (``table``: the
     precomputed :func:`_mask_table`)."""
+    table = _mask_table(stream) if table is None else table
     if stream.scenario == "task":
-        table = _mask_table(stream) if table is None else table
         return table[task_ids]
-    return stream.mask(current).expand(len(task_ids), -1)
+    return table[current].expand(len(task_ids), -1)
 
 
 def current_batches(stream: TaskStream, t: int, *, epochs: int, batch_size: int = 32,
@@ -187,5 +187,6 @@ def replay_batches(stream: TaskStream, t: int, buffer: ReplayBuffer, *, epochs: 
             continue
         idx = torch.randint(len(buffer), (batch_size,), generator=gen)
         ids = buffer.task_ids_[idx]
-        old = Batch(buffer.x_[idx], buffer.y_[idx], ids, _active_rows(stream, ids, t, table))
-        yield Batch(*(torch.cat([a, b]) for a, b in zip(batch, old, strict=True)))
+        yield Batch(torch.cat([batch.x, buffer.x_[idx]]), torch.cat([batch.y, buffer.y_[idx]]),
+                    torch.cat([batch.task_ids, ids]),
+                    torch.cat([batch.active, _active_rows(stream, ids, t, table)]))
