@@ -456,3 +456,143 @@ def test_grading_again_keeps_hand_grades_of_unchanged_answers(finalized, tmp_pat
     with Gradebook(db) as gb:
         grade = gb.find_grade(answer, "M1T1_LIF", "M1T1_LIF", "ana")
         assert grade.needs_manual_grade and grade.manual_score is None
+
+
+# --- hand-in names as each LMS writes them ---------------------------------------------------
+# Shapes from the LMSs' own downloads: Canvas's "Download Submissions" zip names each file
+# <sortable name, lastfirst>_[LATE_]<user id>_<attachment id>_<the student's file name>, the
+# file name with "-N" for a resubmission; Moodle's "Download all submissions" names each
+# <full name>_<participant id>_assignsubmission_file_<file name> (flat) or puts the file in a
+# folder of that name (mod/assign/feedback/file/importziplib.php reads the same shape back).
+LMS_NAMES = [
+    # (name, --lms, student, user id, attempt, marked late)
+    ("colecleo_103_9001_M1T1_LIF.ipynb", "canvas", "colecleo", "103", 0, False),
+    ("name_LATE_1004_50004_M1T1_LIF-1.ipynb", "canvas", "name", "1004", 1, True),
+    ("name_1004_50005_M1T1_LIF-2.ipynb", "canvas", "name", "1004", 2, False),
+    ("Ana Aland_5001_assignsubmission_file_M1T1_LIF.ipynb", "moodle", "Ana-Aland", "5001", 0,
+     False),
+    ("Ana Aland_5001_assignsubmission_file_/M1T1_LIF.ipynb", "moodle", "Ana-Aland", "5001",
+     0, False),
+    ("nia_2_M1T1_LIF.ipynb", "generic", "nia", "", 2, False),
+    ("ana/M1T1_LIF.ipynb", "canvas", "ana", "", 0, False),  # a folder per student
+]
+
+
+@pytest.mark.parametrize("lms", ["preset", "auto"])
+@pytest.mark.parametrize(("name", "preset", "student", "user", "attempt", "late"), LMS_NAMES)
+def test_lms_file_names_give_student_user_id_attempt_and_late_marker(
+        name, preset, student, user, attempt, late, lms):
+    from neuroai_course.submissions import Entry, describe_name
+
+    e = Entry(name, Path(name))
+    describe_name(e, preset if lms == "preset" else "auto")
+    assert (e.student, e.user, e.attempt, e.late_marked, e.unmatched) == \
+        (student, user, attempt, late, False), name
+
+
+def test_a_name_matching_no_pattern_is_reported_not_renamed_silently(tmp_path):
+    from neuroai_course.grade import UNMATCHED
+    from neuroai_course.submissions import collect, describe_name, unmatched_names
+
+    (tmp_path / "in").mkdir()
+    for name in ("name_LATE_1004_50004_M1T1_LIF-1.ipynb", "my homework.ipynb"):
+        (tmp_path / "in" / name).write_text("{}")
+    entries = collect(tmp_path / "in", tmp_path, "canvas")
+    assert unmatched_names(entries) == ["my homework.ipynb"]
+    # the generic pattern does not read Canvas's user id as an attempt number... under
+    # canvas, and a Canvas name under the moodle preset matches nothing
+    from neuroai_course.submissions import Entry
+
+    e = Entry("name_LATE_1004_50004_M1T1_LIF-1.ipynb", Path("x"))
+    describe_name(e, "moodle")
+    assert e.unmatched and e.student == "name_LATE_1004_50004_M1T1_LIF-1".replace("_", "-")
+    assert "no roster knows" in UNMATCHED
+
+
+def test_two_students_of_one_name_are_told_apart_by_their_lms_id(tmp_path):
+    from neuroai_course.submissions import collect
+
+    (tmp_path / "in").mkdir()
+    for name in ("smithjo_201_1_M1T1_LIF.ipynb", "smithjo_202_2_M1T1_LIF.ipynb"):
+        (tmp_path / "in" / name).write_text("{}")
+    students = sorted(e.student for e in collect(tmp_path / "in", tmp_path, "canvas"))
+    assert students == ["smithjo-201", "smithjo-202"]
+
+
+def test_bad_pattern_is_one_line_error(tmp_path):
+    from neuroai_course.project import CourseError
+    from neuroai_course.submissions import collect
+
+    with pytest.raises(CourseError, match="needs a group named student"):
+        collect(tmp_path, tmp_path, r"^(?P<name>.+)$")
+
+
+def test_grading_output_is_outside_the_repository_by_default_and_ignored_inside():
+    from neuroai_course.cli import default_out
+
+    course = Course(ROOT)
+    out = default_out(course)
+    assert ROOT.resolve() not in out.parents and out != ROOT.resolve()
+    # the old default, grading/ in the repository, is ignored by git
+    proc = subprocess.run(["git", "check-ignore", "-q", "grading/grades.csv"], cwd=ROOT)
+    assert proc.returncode == 0, "grading/ is not ignored by git"
+    args = parser().parse_args(["grade", "x.zip"])
+    assert args.out is None and args.lms == "auto"
+
+
+def test_canvas_columns_are_matched_to_the_lms_assignment_names():
+    from neuroai_course.lms import assignment_columns
+
+    # Canvas's export names a column "<assignment name> (<assignment id>)"
+    headers = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section",
+               "M1T1: the LIF neuron (4711)", "M1T10 Extra (4720)",
+               "M3T2_ModulatedPlasticity (4800)", "Week 5 project (4900)", "Current Score",
+               "Final Grade"]
+    cols, warnings = assignment_columns(headers, ["M1T1_LIF", "M3T2_ModulatedPlasticity",
+                                                  "M5T2_Project"])
+    assert cols == {"M1T1_LIF": "M1T1: the LIF neuron (4711)",  # short id as a word only
+                    "M3T2_ModulatedPlasticity": "M3T2_ModulatedPlasticity (4800)",
+                    "M5T2_Project": "M5T2_Project"}
+    assert len(warnings) == 1 and "M5T2_Project" in warnings[0] and \
+        "creates a new column 'M5T2_Project'" in warnings[0]
+    cols, warnings = assignment_columns(headers, ["M5T2_Project"],
+                                        {"M5T2_Project": "Week 5 project (4900)"})
+    assert cols == {"M5T2_Project": "Week 5 project (4900)"} and warnings == []
+
+
+def test_a_hand_in_marked_late_by_canvas_is_late_without_a_deadline():
+    from neuroai_course.grade import _judge
+    from neuroai_course.submissions import Entry, describe_name
+
+    e = Entry("name_LATE_1004_50004_M1T1_LIF-1.ipynb", Path("x"))
+    describe_name(e, "auto")
+    _judge(e, {"scores": {}}, deadline=None)
+    assert e.status == "late" and "marked late by the LMS" in e.reason
+    on_time = Entry("name_1004_50004_M1T1_LIF.ipynb", Path("x"))
+    describe_name(on_time, "auto")
+    _judge(on_time, {"scores": {}}, deadline=None)
+    assert on_time.status == "graded"
+
+
+def test_export_matches_students_by_the_lms_id_of_their_hand_in(tmp_path):
+    """The brief's late Canvas hand-in: 7/7, named by Canvas with LATE and a resubmission
+    suffix, lands in her row of the Canvas CSV (matched by her user id 1004)."""
+    from neuroai_course.lms import export
+
+    out = tmp_path / "out"
+    out.mkdir()
+    write_rows(out / "grades.csv", [["student", "tutorial", "total", "max"],
+                                    ["name", "M1T1_LIF", "7", "7"]])
+    write_rows(out / "report.csv", [["input", "student", "tutorial", "status", "reason"],
+                                    ["name_LATE_1004_50004_M1T1_LIF-1.ipynb", "name",
+                                     "M1T1_LIF", "late", "marked late by the LMS"]])
+    roster = write_rows(tmp_path / "canvas.csv", [
+        ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "M1T1 LIF (4711)"],
+        ["    Points Possible", "", "", "", "", "7"],
+        ["Nguyen, Mai", "1004", "S1004", "mai", "Sec A", ""]])
+    done = export(out, roster)
+    assert done["counts"] == {"matched": 1} and done["warnings"] == []
+    with (out / "lms" / "canvas.csv").open(newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0][-1] == "M1T1 LIF (4711)" and rows[2] == ["Nguyen, Mai", "1004", "S1004",
+                                                            "mai", "Sec A", "7"]
