@@ -596,3 +596,50 @@ def test_export_matches_students_by_the_lms_id_of_their_hand_in(tmp_path):
         rows = list(csv.reader(f))
     assert rows[0][-1] == "M1T1 LIF (4711)" and rows[2] == ["Nguyen, Mai", "1004", "S1004",
                                                             "mai", "Sec A", "7"]
+
+
+# --- feedback that names the mistake ---------------------------------------------------------
+# Three typical wrong answers to M1T1's euler_step, written out as a student would write them;
+# the visible test must name each (on the whole voltage all three read "expected -64.8, got
+# -64.9998"-like numbers and get the same hint).
+WRONG_EULER = {
+    "seconds": ("def euler_step(v_mV, i_nA, params):\n"
+                "    dt_s = params.dt_ms / 1000.0\n"
+                "    return v_mV + dt_s * (-(v_mV - params.e_leak_mV) + params.r_m_MOhm * i_nA)"
+                " / params.tau_m_ms\n"),
+    "flipped sign": ("def euler_step(v_mV, i_nA, params):\n"
+                     "    slope = ((v_mV - params.e_leak_mV) + params.r_m_MOhm * i_nA) / "
+                     "params.tau_m_ms\n"
+                     "    return v_mV + params.dt_ms * slope\n"),
+    "two Euler steps": ("def euler_step(v_mV, i_nA, params):\n"
+                        "    for _ in range(2):\n"
+                        "        v_mV = v_mV + params.dt_ms * (-(v_mV - params.e_leak_mV) + "
+                        "params.r_m_MOhm * i_nA) / params.tau_m_ms\n"
+                        "    return v_mV\n"),
+}
+
+
+def visible_test(tutorial: str, grade_id: str) -> str:
+    (t,) = Course(ROOT).select([tutorial])
+    cell = next(c for c in notebooks.read_source(t.source).cells
+                if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+    return cell.source.split("### BEGIN HIDDEN TESTS")[0]
+
+
+@pytest.mark.parametrize("mistake", sorted(WRONG_EULER))
+def test_m1t1_euler_feedback_names_each_typical_mistake(mistake):
+    namespace: dict = {}
+    exec(WRONG_EULER[mistake], namespace)
+    with pytest.raises(AssertionError) as caught:
+        exec(visible_test("M1T1_LIF", "test_euler_step"), namespace)
+    message = str(caught.value)
+    assert "Likely mistake: " in message and mistake in message, message
+
+
+def test_m1t1_euler_visible_test_passes_a_right_answer_written_differently():
+    namespace: dict = {}
+    exec("def euler_step(v_mV, i_nA, params):\n"
+         "    k = params.dt_ms / params.tau_m_ms\n"
+         "    return (1 - k) * v_mV + k * (params.e_leak_mV + params.r_m_MOhm * i_nA)\n",
+         namespace)
+    exec(visible_test("M1T1_LIF", "test_euler_step"), namespace)  # raises nothing
