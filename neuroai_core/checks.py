@@ -40,12 +40,13 @@ def diagnose(actual, expected, *, factors: dict | None = None, rtol: float = 1e-
     """Recognise a common mistake from what came back and what was expected.
 
     The diagnoses, tried in this order: the result equals the value of one of the named
-    ``mistakes`` (what a known wrong answer returns, computed by the test); the result is the expected array transposed; it is
-    shifted by one step along the first axis (or has one step too many or too few); its sign
-    is flipped; it is 1000 times too large or too small (a rate in Hz against one per ms, or
-    seconds against milliseconds); it is off by one of the named ``factors`` (e.g.
-    ``{"dt_ms": 0.1}``: a missing or extra factor dt); it is exactly twice or half the
-    expected value; several of its non-zero entries share one other constant factor.
+    ``mistakes`` (what a known wrong answer returns, computed by the test); the result is
+    the expected array transposed; it is shifted by one step along the first axis (or has
+    one step too many or too few); its sign is flipped; it is 1000 times too large or too
+    small (a rate in Hz against one per ms, or seconds against milliseconds); it is off by
+    one of the named ``factors`` (e.g. ``{"dt_ms": 0.1}``: a missing or extra factor dt); it
+    is exactly twice or half the expected value; several of its non-zero entries share one
+    other constant factor.
 
     A single wrong number is always some multiple of the right one, so a ratio other than
     the named ones (1000, 1/1000, 2, 1/2, -1 and ``factors``) is reported only when at
