@@ -32,9 +32,11 @@ from neuroai_course.publish import leaks, publish, secrets
 PUBLIC = "https://github.com/example-org/neuroai-public"
 REGION = {"### BEGIN SOLUTION": "### END SOLUTION",
           "### BEGIN HIDDEN TESTS": "### END HIDDEN TESTS"}
-ANSWER_POINTS = 2
-MODEL_ANSWER = "Model answer: the leak term pulls the voltage back towards rest at 1/tau_m."
-QUESTION = "**Question.** Why does a constant input below rheobase never make the neuron fire?"
+ANSWER_POINTS = 2  # M1T1's reflection: "<!-- answer: 2 points -->" in its source
+# A line of M1T1's model answer and the heading of its question, as the source has them.
+MODEL_ANSWER = ("unchanged. A model without adaptation fires at a constant interval for a "
+                "constant input,")
+QUESTION = "## 5. Reflect (2 points, graded by hand)"
 
 
 def split_regions(source: str) -> tuple[list[str], list[str]]:
@@ -150,10 +152,8 @@ def test_publish_reads_the_public_repository_from_the_config(tmp_path):
 # --- the whole term on a small cohort --------------------------------------------------------
 
 def course_with_written_answer(root: Path) -> Course:
-    """A copy of the course whose M1T1 has a question and a written answer worth 2 points,
-    released (its student version regenerated)."""
-    from neuroai_course.release import release
-
+    """A copy of the course with what publishing needs; its M1T1 has a written answer worth
+    2 points (the reflection, ``<!-- answer: 2 points -->`` in the source)."""
     course = copy_course(root)
     for name in ("neuroai_core", "README.md", "LICENSE", "LICENSE-CONTENT", "pyproject.toml"):
         src = ROOT / name
@@ -161,14 +161,6 @@ def course_with_written_answer(root: Path) -> Course:
             shutil.copytree(src, root / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copyfile(src, root / name)
-    (t,) = course.select(["M1T1_LIF"])
-    nb = nbformat.read(t.source, 4)
-    at = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code") + 1
-    nb.cells[at:at] = [nbformat.v4.new_markdown_cell(QUESTION),
-                       nbformat.v4.new_markdown_cell(
-                           f"<!-- answer: {ANSWER_POINTS} points -->\n{MODEL_ANSWER}")]
-    nbformat.write(nb, t.source)
-    release(course, [t])
     return course
 
 
@@ -643,3 +635,29 @@ def test_m1t1_euler_visible_test_passes_a_right_answer_written_differently():
          "    return (1 - k) * v_mV + k * (params.e_leak_mV + params.r_m_MOhm * i_nA)\n",
          namespace)
     exec(visible_test("M1T1_LIF", "test_euler_step"), namespace)  # raises nothing
+
+
+# --- written answers graded by hand ----------------------------------------------------------
+
+def test_three_tutorials_have_a_written_answer_whose_model_answer_only_instructors_see():
+    from neuroai_course.book import MODEL_ANSWER_OPEN, reader_page
+
+    course = Course(ROOT)
+    with_answers = []
+    for t in course.tutorials():
+        nb = notebooks.read_source(t.source)
+        answers = [c for c in nb.cells if c.cell_type == "markdown"
+                   and c.metadata.get("nbgrader", {}).get("grade")]
+        if not answers:
+            continue
+        with_answers.append(t.id)
+        model = "\n".join(answers[0].source.splitlines()[1:]).strip()
+        assert len(model) > 200, t.id  # a model answer, not a stub
+        student = nbformat.read(t.student, 4)
+        assert model.splitlines()[0] not in "\n".join(c.source for c in student.cells), t.id
+        for instructor in (False, True):
+            page = "\n".join(c.source for c in reader_page(course, t, nb, instructor).cells)
+            assert (MODEL_ANSWER_OPEN in page and model.splitlines()[0] in page) == \
+                instructor, (t.id, instructor)
+    assert {"M1T1_LIF", "M3T2_ModulatedPlasticity", "M4T1_Forgetting",
+            "M4T2_EWC_SI"} <= set(with_answers), with_answers
