@@ -379,11 +379,29 @@ def csv_safe(value) -> str:
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
+def notebook_order(out: Path) -> list[str]:
+    """The grade ids of the graded cells of every tutorial of the grading folder ``out``, in
+    the order of each notebook (from ``source/<tutorial>/<tutorial>.ipynb``)."""
+    order: list[str] = []
+    for path in sorted((Path(out) / "source").glob("*/*.ipynb")):
+        try:
+            nb = nbformat.read(path, 4)
+        except Exception:  # an unreadable copy: its columns fall back to sorted order
+            continue
+        order += [c.metadata["nbgrader"]["grade_id"] for c in nb.cells
+                  if (c.metadata.get("nbgrader") or {}).get("grade")
+                  and c.metadata["nbgrader"].get("grade_id")]
+    return order
+
+
 def write_grades(path: Path, rows: list[dict]) -> None:
-    """``grades.csv``: student, tutorial, each graded cell, total, maximum, and how many
-    written answers still wait for a hand grade."""
+    """``grades.csv``: student, tutorial, each graded cell (in the notebooks' order, read
+    from the grading folder's ``source/``; others after them, sorted), total, maximum, and
+    how many written answers still wait for a hand grade."""
     fixed = ("student", "tutorial", "total", "max", handgrade.WAITING)
-    ids = sorted({k for r in rows for k in r} - set(fixed))
+    found = {k for r in rows for k in r} - set(fixed)
+    rank = {gid: i for i, gid in enumerate(notebook_order(Path(path).parent))}
+    ids = sorted(found, key=lambda gid: (rank.get(gid, len(rank)), gid))
     _write_csv(path, rows, ["student", "tutorial", *ids, "total", "max", handgrade.WAITING])
 
 
