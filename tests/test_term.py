@@ -661,3 +661,27 @@ def test_three_tutorials_have_a_written_answer_whose_model_answer_only_instructo
                 instructor, (t.id, instructor)
     assert {"M1T1_LIF", "M3T2_ModulatedPlasticity", "M4T1_Forgetting",
             "M4T2_EWC_SI"} <= set(with_answers), with_answers
+
+
+def test_published_pages_and_readme_speak_to_students(tmp_path):
+    from neuroai_course.publish import tree
+
+    files = tree(Course(ROOT), PUBLIC)
+    readme = files["README.md"].decode()
+    instructor_readme = (ROOT / "README.md").read_text()
+    assert readme != instructor_readme
+    for word in ("dev.sh", "solutions/", "neuroai_course", "neuroai grade", "instructor build",
+                 "neuroai-course/neuroai-course"):
+        assert word not in readme, word
+    assert f"git clone {PUBLIC}" in readme and "colab.research.google.com/github/example-org/" \
+        "neuroai-public/blob/main/tutorials/M1_Neurons/M1T1_LIF.ipynb" in readme
+    for rel, data in files.items():
+        if rel.endswith(".md"):
+            text = data.decode()
+            assert "<!-- instructors -->" not in text, rel
+            assert "solutions/" not in text or rel == "book/limits.md", rel
+            assert "neuroai-course/neuroai-course" not in text, rel
+    assert "instructor" not in files["book/intro.md"].decode().lower()
+    assert "instructors" not in files["book/start.md"].decode()
+    assert f"git clone {PUBLIC}" in files["book/start.md"].decode()
+    assert "book/performance.md" not in files and "performance" not in files["_toc.yml"].decode()
