@@ -46,6 +46,10 @@ def _release(course: Course, args) -> int:
     if args.quiet:
         print(f"{sum(c for _, c in done)} of {len(done)} student versions written, "
               "the others unchanged")
+    if getattr(args, "tag", False):
+        from neuroai_course.release import create_tag
+
+        print(create_tag(course))
     return 0
 
 
@@ -54,7 +58,11 @@ def _check(course: Course, args) -> int:
 
     from neuroai_course.check import check_each, line, table
     from neuroai_course.grading.sandbox import unavailable_reason
+    from neuroai_course.release import tag_problem
 
+    missing = tag_problem(course)
+    if missing:
+        raise CourseError(missing)
     tutorials = course.select(args.tutorial)
     order = {t.id: i for i, t in enumerate(tutorials)}
     why = unavailable_reason()
@@ -327,6 +335,10 @@ def parser() -> argparse.ArgumentParser:
     new.set_defaults(func=_new)
     rel = sub.add_parser("release", help="regenerate the student versions in tutorials/")
     rel.add_argument("tutorial", nargs="*", help="tutorial ids (default: all)")
+    rel.add_argument("--tag", action="store_true",
+                     help="then tag the current commit with _config.yml's release (what every "
+                          "setup cell installs); refused while the released files have "
+                          "uncommitted changes")
     rel.set_defaults(func=_release, quiet=False)
     _force(rel, "regenerate even the student versions whose inputs are unchanged")
     chk = sub.add_parser("check", help="prove every tutorial's invariants")

@@ -685,3 +685,58 @@ def test_published_pages_and_readme_speak_to_students(tmp_path):
     assert "instructors" not in files["book/start.md"].decode()
     assert f"git clone {PUBLIC}" in files["book/start.md"].decode()
     assert "book/performance.md" not in files and "performance" not in files["_toc.yml"].decode()
+
+
+# --- the release students install ------------------------------------------------------------
+
+def _git(root: Path, *args: str) -> str:
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.org",
+           "PATH": "/usr/bin:/bin", "HOME": str(root)}
+    return subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True,
+                          text=True, env=env).stdout
+
+
+def test_release_tag_is_required_where_the_repository_tags_releases(tmp_path, monkeypatch):
+    from neuroai_course.project import CourseError
+    from neuroai_course.release import create_tag, tag_problem
+
+    course = copy_course(tmp_path / "course")
+    tag = course.release
+    # not a git repository, nothing asks for the tag: not judged (a folder, CI's clone)
+    assert tag_problem(course) is None
+    root = course.root
+    for k, v in {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org",
+                 "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.org"}.items():
+        monkeypatch.setenv(k, v)
+    _git(root, "init", "-q")
+    _git(root, "add", ".")
+    _git(root, "commit", "-qm", "course")
+    assert tag_problem(course) is None  # a clone without tags
+    _git(root, "tag", "v0.0.1")  # a repository that tags its releases, but not this one
+    problem = tag_problem(course)
+    assert problem and f"no tag {tag}" in problem and "neuroai release --tag" in problem
+    # the released files changed and not committed: no tag
+    (root / "_config.yml").write_text((root / "_config.yml").read_text() + "\n# edited\n")
+    with pytest.raises(CourseError, match="commit the released files first"):
+        create_tag(course)
+    _git(root, "commit", "-qam", "edit")
+    assert f"as {tag}" in create_tag(course)
+    assert tag in _git(root, "tag", "--list").split() and tag_problem(course) is None
+    assert "already exists" in create_tag(course)
+    # asked for in _config.yml: required even in a repository without tags
+    _git(root, "tag", "-d", tag, "v0.0.1")
+    with (root / "_config.yml").open("a") as f:
+        f.write("require_release_tag: true\n")
+    assert f"no tag {tag}" in tag_problem(Course(root))
+    # neuroai check stops on it, in one line, before checking anything
+    proc = subprocess.run([sys.executable, "-m", "neuroai_course.cli", "--root", str(root),
+                           "check", "M1T1_LIF"], capture_output=True, text=True)
+    assert proc.returncode == 1 and f"no tag {tag}" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_this_repository_has_its_release_tag_or_no_tags_at_all():
+    from neuroai_course.release import tag_problem
+
+    assert tag_problem(Course(ROOT)) is None
