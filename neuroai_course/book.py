@@ -76,6 +76,9 @@ def reader_page(course: Course, t: Tutorial, executed, instructor: bool = False)
     ClearHiddenTests().preprocess(page, {})
     cells = [badge_cell(course.colab_url(t), LOCAL_BADGE)]
     for cell, original in zip(page.cells, originals, strict=True):
+        alt = rules.alt_text(cell) if cell.cell_type == "code" else ""
+        if alt:  # each image of the cell gets the author's alt text (myst-nb's image options)
+            cell.metadata.setdefault("mystnb", {}).setdefault("image", {})["alt"] = alt
         if rules.is_model_answer(cell):
             if instructor:  # behind a toggle, like the solutions
                 cells.append(model_answer_cell(cell))
