@@ -188,7 +188,7 @@ CANVAS_ROSTER = [
     ["Aland, Ana", "101", "S101", "ana", "Sec A", "", ""],
     ["Brook, Ben", "102", "S102", "ben@uni.example", "Sec A", "", ""],
     ["Cole, Cleo", "103", "S103", "c.cole", "Sec B", "", ""],
-    ["Dunn, Dara", "104", "S104", "dara", "Sec B", "", ""],  # hands in nothing
+    ["Dunn, Dara", "104", "S104", "dara", "Sec B", "", ""],  # hands in late, resubmitted
     ["Student, Test", "105", "", "", "Sec A", "", ""],  # Canvas's test student
 ]
 MOODLE_WORKSHEET = [
@@ -223,11 +223,15 @@ def term(tmp_path_factory, bwrap):
                              "The leak pulls <v> back to rest & below threshold."),
               "colecleo": hand_in(course, ("euler_step",), "Below rheobase v settles under "
                                                        "threshold."),
-              "zoe": hand_in(course, ("euler_step", "simulate_euler", "fi_rate"), None)}
+              "zoe": hand_in(course, ("euler_step", "simulate_euler", "fi_rate"), None),
+              "dunndara": hand_in(course, ("euler_step", "simulate_euler", "fi_rate"), None)}
     (base / "in").mkdir()
     for student, nb in cohort.items():
         if student == "colecleo":  # as Canvas's download names it: lastfirst_userid_subid_file
             nbformat.write(nb, base / "in" / "colecleo_103_9001_M1T1_LIF.ipynb")
+            continue
+        if student == "dunndara":  # late, a resubmission: Canvas's LATE marker and "-1"
+            nbformat.write(nb, base / "in" / "dunndara_LATE_104_9004_M1T1_LIF-1.ipynb")
             continue
         (base / "in" / student).mkdir(parents=True)
         nbformat.write(nb, base / "in" / student / "M1T1_LIF.ipynb")
@@ -252,18 +256,20 @@ def test_grading_folder_is_an_nbgrader_course_with_answers_waiting(term):
 
     _, _, out = term
     assert (out / "source" / "M1T1_LIF" / "M1T1_LIF.ipynb").is_file()
-    for s in ("ana", "colecleo", "zoe"):
+    for s in ("ana", "colecleo", "zoe", "dunndara"):
         assert (out / "autograded" / s / "M1T1_LIF" / "M1T1_LIF.ipynb").is_file()
+    report = {r["student"]: r for r in load_csv(out / "report.csv")}
+    assert report["dunndara"]["status"] == "late"  # from Canvas's LATE, no --deadline given
     api = nbgrader_api(out)  # configured by the folder's own nbgrader_config.py
     assert Path(api.coursedir.root).resolve() == out.resolve()
     subs = {s["student"]: s for s in api.get_submissions("M1T1_LIF")}
-    assert set(subs) == {"ana", "colecleo", "zoe"}
+    assert set(subs) == {"ana", "colecleo", "zoe", "dunndara"}
     assert subs["ana"]["needs_manual_grade"] and subs["colecleo"]["needs_manual_grade"]
     assert not subs["zoe"]["needs_manual_grade"]
     # every hand-in is listed where the formgrader pages through them (file on disk)
     with Gradebook(api.coursedir.db_url) as gb:
         nbs = gb.notebook_submissions("M1T1_LIF", "M1T1_LIF")
-        assert len(api.get_notebook_submission_indices("M1T1_LIF", "M1T1_LIF")) == len(nbs) == 3
+        assert len(api.get_notebook_submission_indices("M1T1_LIF", "M1T1_LIF")) == len(nbs) == 4
         (answer,) = [c for c in gb.find_notebook("M1T1_LIF", "M1T1_LIF").grade_cells
                      if c.cell_type == "markdown"]
         assert answer.max_score == ANSWER_POINTS
@@ -332,7 +338,7 @@ def test_finalize_puts_hand_grades_in_totals_and_feedback(finalized):
     # ana: 7 autograded + 1.5 by hand; colecleo: euler_step's 2 + 2 by hand; zoe: 7 + 0
     # (answer left as it came: no response)
     assert {s: float(r["total"]) for s, r in rows.items()} == \
-        {"ana": FULL + 1.5, "colecleo": 2 + 2, "zoe": FULL}
+        {"ana": FULL + 1.5, "colecleo": 2 + 2, "zoe": FULL, "dunndara": FULL}
     assert {r["max"] for r in rows.values()} == {f"{FULL + ANSWER_POINTS:g}"}
     assert rows["ana"][answer] == "1.5" and rows["ana"]["awaiting_hand_grading"] == "0"
     page = (out / "feedback" / "ana" / "M1T1_LIF.html").read_text()
@@ -351,7 +357,8 @@ def test_export_for_canvas_follows_its_gradebook_layout(finalized, tmp_path):
     course, base, out, _, _ = finalized
     roster = write_rows(base / "canvas-export.csv", CANVAS_ROSTER)
     proc = cli(course, "export", str(out), "--roster", str(roster))
-    assert "2 no hand-in" in proc.stdout and "1 not on roster" in proc.stdout
+    assert "1 no hand-in" in proc.stdout and "1 not on roster" in proc.stdout
+    assert "warning" not in proc.stderr  # the roster has the tutorial's column
     with (out / "lms" / "canvas.csv").open(newline="") as f:
         rows = list(csv.reader(f))
     assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section",
@@ -360,16 +367,17 @@ def test_export_for_canvas_follows_its_gradebook_layout(finalized, tmp_path):
     assert rows[2:] == [["Aland, Ana", "101", "S101", "ana", "Sec A", "8.5"],
                         ["Brook, Ben", "102", "S102", "ben@uni.example", "Sec A", ""],
                         ["Cole, Cleo", "103", "S103", "c.cole", "Sec B", "4"],
-                        ["Dunn, Dara", "104", "S104", "dara", "Sec B", ""]]
+                        ["Dunn, Dara", "104", "S104", "dara", "Sec B", "7"]]
     report = {(r["student"], r["roster_name"]): r["status"]
               for r in load_csv(out / "lms" / "roster-report.csv")}
     assert report[("zoe", "")] == "not on roster"
-    assert report[("", "Dunn, Dara")] == report[("", "Brook, Ben")] == "no hand-in"
+    assert report[("", "Brook, Ben")] == "no hand-in"
+    assert report[("dunndara", "Dunn, Dara")] == "matched"  # the late one, by her user id
     assert report[("colecleo", "Cole, Cleo")] == "matched"  # Canvas's lastfirst download name
     with zipfile.ZipFile(out / "lms" / "canvas-feedback-M1T1_LIF.zip") as zf:
         names = sorted(zf.namelist())
         # Canvas's download names: <name>_<user id>_<file>; the user id after the first "_"
-        assert [n.split("_")[1] for n in names] == ["101", "103"]
+        assert [n.split("_")[1] for n in names] == ["101", "103", "104"]
         assert "1.5 / 2" in zf.read(names[0]).decode()
     first = (out / "lms" / "canvas-feedback-M1T1_LIF.zip").read_bytes()
     cli(course, "export", str(out), "--roster", str(roster))
@@ -385,7 +393,8 @@ def test_export_for_moodle_names_feedback_for_its_zip_upload(finalized):
         rows = list(csv.reader(f))
     assert rows[0] == ["Email address", "Full name", "M1T1_LIF"]
     assert rows[1:] == [["ana@uni.example", "Ana Aland", "8.5"],
-                        ["cleo@uni.example", "Cleo Cole", "4"]]
+                        ["cleo@uni.example", "Cleo Cole", "4"],
+                        ["dara@uni.example", "Dara Dunn", "7"]]
     with zipfile.ZipFile(out / "lms" / "moodle-feedback-M1T1_LIF.zip") as zf:
         for name in zf.namelist():
             # importziplib.php: explode('_', name, 5): name, participant id (numeric),
@@ -393,10 +402,9 @@ def test_export_for_moodle_names_feedback_for_its_zip_upload(finalized):
             parts = name.split("_", 4)
             assert len(parts) == 5 and parts[1].isdigit(), name
             assert parts[2:4] == ["assignfeedback", "file"] and parts[4].endswith(".html")
-        assert sorted(n.split("_")[1] for n in zf.namelist()) == ["5001", "5003"]
+        assert sorted(n.split("_")[1] for n in zf.namelist()) == ["5001", "5003", "5004"]
     report = load_csv(out / "lms" / "roster-report.csv")
-    assert {r["roster_name"] for r in report if r["status"] == "no hand-in"} == \
-        {"Ben Brook", "Dara Dunn"}
+    assert {r["roster_name"] for r in report if r["status"] == "no hand-in"} == {"Ben Brook"}
     assert {r["student"] for r in report if r["status"] == "not on roster"} == {"zoe"}
 
 
