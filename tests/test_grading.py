@@ -7,6 +7,7 @@ graded alone, and every hostile one gets 0 on the exercises it faked.
 
 import datetime as dt
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -224,6 +225,10 @@ def test_cli_grade_prints_a_summary_and_rejects_bad_options(tmp_path):
     proc = subprocess.run(cli, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "1 files: 0 graded, 1 flagged, 0 failed" in proc.stdout
+    assert re.search(r"s wall, \d+ s CPU \(students' kernels", proc.stdout), proc.stdout
+    proc = subprocess.run([*cli, "--lms", "canvas", "--pattern", "(?P<student>.+)"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 1 and "give --lms or --pattern, not both" in proc.stderr
     proc = subprocess.run([*cli, "--workers", "0"], capture_output=True, text=True)
     assert proc.returncode == 1 and "workers must be at least 1, got 0" in proc.stderr
     proc = subprocess.run([*cli, "--deadline", "friday"], capture_output=True, text=True)
