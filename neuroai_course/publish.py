@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import os
 import re
+import textwrap
 from pathlib import Path
 
 import nbformat
@@ -178,6 +179,16 @@ def student_page(text: str, old_url: str, url: str) -> str:
     return text.replace(old_url, url) if old_url else text
 
 
+def _title(nb) -> str:
+    """A notebook's title: the text of its first ``# `` heading."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            found = re.search(r"^#\s+(.+)$", cell.source, re.MULTILINE)
+            if found:
+                return found.group(1).strip()
+    return ""
+
+
 def student_readme(course: Course, url: str) -> bytes:
     """The public repository's README, written for students: the course in a paragraph
     (the first of ``book/intro.md``), each module's tutorials with their Colab links, how
@@ -189,16 +200,18 @@ def student_readme(course: Course, url: str) -> bytes:
     colab = url.replace("https://github.com/", "https://colab.research.google.com/github/")
     lines = [f"# {title}", "", *[p + "\n" for p in paras],
              "## The tutorials", "",
-             "Open one on Google Colab (free, nothing to install) with its link; run the "
-             "first code cell, which installs the course package, then work from top to "
-             "bottom. After each exercise, run its test cell: it says whether your function "
-             "is right, and why not when it is not.", ""]
+             *textwrap.wrap("Open one on Google Colab (free, nothing to install) with its "
+                            "link; run the first code cell, which installs the course "
+                            "package, then work from top to bottom. After each exercise, run "
+                            "its test cell: it says whether your function is right, and why "
+                            "not when it is not.", 90)]
     module = None
     for t in course.tutorials():
         if t.module != module:
             module = t.module
             lines += ["", f"**{module.replace('_', ' ')}**", ""]
-        lines.append(f"- [{t.id}]({colab}/blob/{branch}/{t.rel}.ipynb)")
+        name = _title(nbformat.read(t.student, 4)) or t.id
+        lines.append(f"- [{name}]({colab}/blob/{branch}/{t.rel}.ipynb)")
     lines += ["", "## Locally, in Jupyter", "",
               "With Python 3.10 or newer:", "", "```bash",
               f"git clone {url}", f"cd {url.rstrip('/').rsplit('/', 1)[-1]}",
@@ -206,9 +219,10 @@ def student_readme(course: Course, url: str) -> bytes:
               "pip install torch --index-url https://download.pytorch.org/whl/cpu",
               'pip install -e ".[widgets]" jupyterlab', "jupyter lab tutorials/", "```", "",
               "## Handing in", "",
-              "Download your notebook (on Colab: *File > Download > Download .ipynb*) and "
-              "upload it where your instructor asks. Keep the test cells as they are. Written "
-              "answers go in the cell below each question marked for them.", "",
+              *textwrap.wrap("Download your notebook (on Colab: *File > Download > Download "
+                             ".ipynb*) and upload it where your instructor asks. Keep the test "
+                             "cells as they are. Written answers go in the cell below each "
+                             "question that asks for one.", 90), "",
               "## The website", "",
               "`book/` holds the course website's pages (Jupyter Book 1.x: "
               "`jupyter-book build .`).", "",
