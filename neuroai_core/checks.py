@@ -36,15 +36,17 @@ def _close(a: np.ndarray, b: np.ndarray, rtol: float, atol: float) -> bool:
 
 
 def diagnose(actual, expected, *, factors: dict | None = None, rtol: float = 1e-6,
-             atol: float = 1e-9) -> str:
+             atol: float = 1e-9, mistakes: dict | None = None) -> str:
     """Recognise a common mistake from what came back and what was expected.
 
-    The diagnoses, tried in this order: the result is the expected array transposed; it is
-    shifted by one step along the first axis (or has one step too many or too few); its sign
-    is flipped; it is 1000 times too large or too small (a rate in Hz against one per ms, or
-    seconds against milliseconds); it is off by one of the named ``factors`` (e.g.
-    ``{"dt_ms": 0.1}``: a missing or extra factor dt); it is exactly twice or half the
-    expected value; several of its non-zero entries share one other constant factor.
+    The diagnoses, tried in this order: the result equals the value of one of the named
+    ``mistakes`` (what a known wrong answer returns, computed by the test); the result is
+    the expected array transposed; it is shifted by one step along the first axis (or has
+    one step too many or too few); its sign is flipped; it is 1000 times too large or too
+    small (a rate in Hz against one per ms, or seconds against milliseconds); it is off by
+    one of the named ``factors`` (e.g. ``{"dt_ms": 0.1}``: a missing or extra factor dt); it
+    is exactly twice or half the expected value; several of its non-zero entries share one
+    other constant factor.
 
     A single wrong number is always some multiple of the right one, so a ratio other than
     the named ones (1000, 1/1000, 2, 1/2, -1 and ``factors``) is reported only when at
@@ -58,6 +60,10 @@ def diagnose(actual, expected, *, factors: dict | None = None, rtol: float = 1e-
         Names and values of the quantities a student may forget to multiply by.
     rtol, atol : float
         Tolerances of each comparison, as in :func:`numpy.allclose`.
+    mistakes : dict of str to number or array, optional
+        Known wrong answers: a description of the mistake (a sentence that names it, e.g.
+        ``"the leak has the wrong sign"``) -> what an answer with that mistake returns,
+        shaped like ``expected``. The first that ``actual`` matches is reported.
 
     Returns
     -------
@@ -72,6 +78,13 @@ def diagnose(actual, expected, *, factors: dict | None = None, rtol: float = 1e-
         return ""
     if want.size == 0 or got.size == 0 or _close(got, want, rtol, atol):
         return ""
+    for description, wrong in (mistakes or {}).items():
+        try:
+            wrong = np.asarray(wrong, dtype=float)
+        except (TypeError, ValueError):
+            continue
+        if _close(got, wrong, rtol, atol) and not _close(wrong, want, rtol, atol):
+            return description
     if got.ndim == 2 and got.shape != want.shape and _close(got.T, want, rtol, atol):
         return (f"your result is the expected one transposed (shape {got.shape} instead of "
                 f"{want.shape}): check which axis is time and which is neurons.")
@@ -133,6 +146,7 @@ def check_close(
     atol: float = 1e-9,
     hint: str = "",
     factors: dict | None = None,
+    mistakes: dict | None = None,
 ) -> None:
     """Assert that ``actual`` matches ``expected`` elementwise, with a helpful message.
 
@@ -147,12 +161,16 @@ def check_close(
         A nudge shown when the check fails.
     factors : dict of str to float, optional
         Quantities a student may forget (e.g. ``{"dt_ms": 0.1}``), for :func:`diagnose`.
+    mistakes : dict of str to number or array, optional
+        Known wrong answers (description -> what such an answer returns), for
+        :func:`diagnose`: the message names the one ``actual`` equals.
     """
     got = _to_numpy(actual, name)
     want = np.asarray(expected, dtype=float)
     tail = f"\nHint: {hint}" if hint else ""
     if not _close(got, want, rtol, atol):
-        likely = diagnose(got, want, factors=factors, rtol=rtol, atol=atol)
+        likely = diagnose(got, want, factors=factors, rtol=rtol, atol=atol,
+                          mistakes=mistakes)
         if likely:
             tail = f"\nLikely mistake: {likely}{tail}"
     if got.shape != want.shape:

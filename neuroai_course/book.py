@@ -25,7 +25,7 @@ from pathlib import Path
 
 import nbformat
 
-from neuroai_course import rules
+from neuroai_course import authoring, rules
 from neuroai_course.check import executed_path, run_key, run_source
 from neuroai_course.nbgrader_ops import CODE_STUB, TEXT_STUB
 from neuroai_course.project import Course, CourseError, Tutorial
@@ -76,11 +76,21 @@ def reader_page(course: Course, t: Tutorial, executed, instructor: bool = False)
     ClearHiddenTests().preprocess(page, {})
     cells = [badge_cell(course.colab_url(t), LOCAL_BADGE)]
     for cell, original in zip(page.cells, originals, strict=True):
+        alt = rules.alt_text(cell) if cell.cell_type == "code" else ""
+        if alt:  # each image of the cell gets the author's alt text (myst-nb's image options)
+            cell.metadata.setdefault("mystnb", {}).setdefault("image", {})["alt"] = alt
         if rules.is_model_answer(cell):
             if instructor:  # behind a toggle, like the solutions
                 cells.append(model_answer_cell(cell))
             continue
         cells.append(cell)
+        if instructor and cell.cell_type == "markdown" and cell.source != original:
+            # a written answer: its source holds the model answer, under its mark
+            text = "\n".join(original.splitlines()[1:]) if \
+                authoring.ANSWER.match(original.splitlines()[0].strip()) else original
+            shown = model_answer_cell(nbformat.v4.new_markdown_cell(text))
+            shown.id = f"{cell.id}-model-answer"
+            cells.append(shown)
         if instructor and cell.cell_type == "code" and cell.source != original:
             reveal = nbformat.v4.new_code_cell(SOLUTION_HEADER + original)
             reveal.id = f"{cell.id}-solution"

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from neuroai_course.project import Course, CourseError
-from neuroai_course.submissions import LMS_PATTERN
+from neuroai_course.submissions import LMS_PRESETS
 
 
 def _new(course: Course, args) -> int:
@@ -46,6 +46,10 @@ def _release(course: Course, args) -> int:
     if args.quiet:
         print(f"{sum(c for _, c in done)} of {len(done)} student versions written, "
               "the others unchanged")
+    if getattr(args, "tag", False):
+        from neuroai_course.release import create_tag
+
+        print(create_tag(course))
     return 0
 
 
@@ -54,7 +58,11 @@ def _check(course: Course, args) -> int:
 
     from neuroai_course.check import check_each, line, table
     from neuroai_course.grading.sandbox import unavailable_reason
+    from neuroai_course.release import tag_problem
 
+    missing = tag_problem(course)
+    if missing:
+        raise CourseError(missing)
     tutorials = course.select(args.tutorial)
     order = {t.id: i for i, t in enumerate(tutorials)}
     why = unavailable_reason()
@@ -173,6 +181,12 @@ def _cluster_security(args):
     return remote_security(args.scheduler, security)
 
 
+def default_out(course: Course) -> Path:
+    """Where ``neuroai grade`` writes without ``--out``: beside the course folder, never in
+    it, since the output holds students' names, work and grades."""
+    return course.root.resolve().parent / f"{course.root.resolve().name}-grading"
+
+
 def _grade(course: Course, args) -> int:
     import datetime as dt
 
@@ -191,8 +205,14 @@ def _grade(course: Course, args) -> int:
     except ValueError as err:
         raise CourseError(str(err)) from None
     security = _cluster_security(args)
+    if args.out is None:
+        args.out = default_out(course)
+        print(f"neuroai grade: output in {args.out} (outside the course repository; --out "
+              "to choose)", flush=True)
+    if args.pattern and args.lms != "auto":
+        raise CourseError("give --lms or --pattern, not both")
     summary = grade(course, args.submissions, args.out, tutorial=args.tutorial,
-                    workers=args.workers, db=_db_url(args), pattern=args.pattern,
+                    workers=args.workers, db=_db_url(args), pattern=args.pattern or args.lms,
                     deadline=deadline, limits=limits, unsandboxed=args.unsandboxed,
                     scheduler=args.scheduler, security=security)
     print(summary.line())
@@ -242,7 +262,16 @@ def _publish(course: Course, args) -> int:
 def _export(course: Course, args) -> int:
     from neuroai_course.lms import export
 
-    done = export(args.out, roster_path=args.roster)
+    columns = {}
+    for spec in args.column or []:
+        tid, sep, name = spec.partition("=")
+        if not sep or not tid.strip() or not name.strip():
+            raise CourseError(f"--column must be TUTORIAL=COLUMN, e.g. M1T1_LIF='Week 1: LIF "
+                              f"(4711)', got {spec!r}")
+        columns[tid.strip()] = name.strip()
+    done = export(args.out, roster_path=args.roster, columns=columns)
+    for warning in done["warnings"]:
+        print(f"neuroai export: warning: {warning}", file=sys.stderr)
     print(f"written in {args.out / 'lms'}: {', '.join(done['written'])}")
     print("roster: " + ", ".join(f"{n} {k}" for k, n in sorted(done["counts"].items())))
     return 0
@@ -286,8 +315,21 @@ def _build(course: Course, args) -> int:
     return 0
 
 
+class _Defaults(argparse.HelpFormatter):
+    """Help that shows each option's default, unless it has none (None, False) or its help
+    already says it."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "%(default)" in text or action.default in (None, False, argparse.SUPPRESS) or \
+                not action.option_strings:
+            return text
+        return f"{text} (default: %(default)s)"
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="neuroai", description=__doc__.splitlines()[0])
+    summary = " ".join(__doc__.split("\n\n")[0].replace("``", "").split())  # all of it
+    p = argparse.ArgumentParser(prog="neuroai", description=summary, formatter_class=_Defaults)
     p.add_argument("--root", type=Path, default=None,
                    help="course folder (default: found from the working directory)")
     sub = p.add_subparsers(dest="command", required=True)
@@ -299,6 +341,10 @@ def parser() -> argparse.ArgumentParser:
     new.set_defaults(func=_new)
     rel = sub.add_parser("release", help="regenerate the student versions in tutorials/")
     rel.add_argument("tutorial", nargs="*", help="tutorial ids (default: all)")
+    rel.add_argument("--tag", action="store_true",
+                     help="then tag the current commit with _config.yml's release (what every "
+                          "setup cell installs); refused while the released files have "
+                          "uncommitted changes")
     rel.set_defaults(func=_release, quiet=False)
     _force(rel, "regenerate even the student versions whose inputs are unchanged")
     chk = sub.add_parser("check", help="prove every tutorial's invariants")
@@ -311,15 +357,27 @@ def parser() -> argparse.ArgumentParser:
                       help="show the solutions behind a toggle")
     _force(book, "re-execute every tutorial and rebuild every page")
     book.set_defaults(func=_book)
-    grd = sub.add_parser("grade", help="grade a cohort's submissions (zip or folder)")
-    grd.add_argument("submissions", type=Path)
+    grd = sub.add_parser("grade", help="grade a cohort's submissions (zip or folder)",
+                         formatter_class=_Defaults)
+    grd.add_argument("submissions", type=Path,
+                     help="the LMS's download (a zip) or a folder of hand-ins")
     grd.add_argument("--tutorial", default=None, help="only this tutorial (default: by content)")
     grd.add_argument("--workers", type=int, default=1, help="parallel grading processes")
     _db(grd, "gradebook SQLAlchemy URL without a password (default: $NEUROAI_DB_URL, else "
              "sqlite in the output folder)")
-    grd.add_argument("--out", type=Path, default=Path("grading"), help="output folder")
-    grd.add_argument("--pattern", default=LMS_PATTERN,
-                     help="regex for flat LMS names with groups student, attempt, file")
+    grd.add_argument("--out", type=Path, default=None,
+                     help="output folder (default: <course folder's name>-grading beside the "
+                          "course folder, outside the repository: it holds students' names "
+                          "and grades)")
+    grd.add_argument("--lms", default="auto", choices=sorted(LMS_PRESETS),
+                     help="how the LMS names the hand-ins: canvas "
+                          "(<lastfirst>_[LATE_]<user id>_<n>_<file>[-attempt]), moodle "
+                          "(<full name>_<participant id>_assignsubmission_file_<file>), "
+                          "generic (<student>_<attempt>_<file>) or auto, each in turn "
+                          "(default: %(default)s)")
+    grd.add_argument("--pattern", default=None,
+                     help="instead of --lms, a regex for flat names with the groups student "
+                          "and file (optional: attempt, user, late)")
     grd.add_argument("--deadline", default=None, help="ISO time; later hand-ins are 'late'")
     grd.add_argument("--cell-timeout", type=int, default=30, help="seconds per cell")
     grd.add_argument("--timeout", type=int, default=300, help="seconds per submission")
@@ -365,7 +423,11 @@ def parser() -> argparse.ArgumentParser:
     exp.add_argument("out", type=Path, help="the output folder of 'neuroai grade'")
     exp.add_argument("--roster", type=Path, default=None,
                      help="the LMS's own export (Canvas gradebook, Moodle grading worksheet "
-                          "or gradebook export): the students' identifiers")
+                          "or gradebook export): the students' identifiers and the "
+                          "assignments' columns")
+    exp.add_argument("--column", action="append", default=None, metavar="TUTORIAL=COLUMN",
+                     help="the roster's column of a tutorial, when its header does not hold "
+                          "the tutorial id (repeat for several)")
     exp.set_defaults(func=_export)
     build = sub.add_parser("build", help="release, check and book: the main job")
     build.add_argument("--instructor", action="store_true")
@@ -384,6 +446,8 @@ def parser() -> argparse.ArgumentParser:
     _force(crt, "replace the files of an earlier run (a new CA: every machine needs the "
            "new files)")
     crt.set_defaults(func=_certs, needs_course=False)
+    for each in sub.choices.values():
+        each.formatter_class = _Defaults
     return p
 
 

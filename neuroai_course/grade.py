@@ -39,14 +39,19 @@ from neuroai_course.nbgrader_ops import scripts_on_path
 from neuroai_course.project import Course, CourseError
 from neuroai_course.staging import Plan, Stage, fingerprint
 from neuroai_course.submissions import (
-    LMS_PATTERN,
+    LMS_PRESETS,
     Entry,
     Fingerprint,
     collect,
     identify,
     read_notebook,
     repair,
+    unmatched_names,
 )
+
+#: What report.csv says of a hand-in whose file name matched no LMS pattern.
+UNMATCHED = ("its file name matches no LMS file-name pattern (--lms, --pattern): the student "
+             "id is the whole file name, which no roster knows")
 
 REPORT_FIELDS = ("input", "student", "tutorial", "status", "reason")
 #: What the score of an exercise that only called the reference says, in report.csv too.
@@ -73,8 +78,11 @@ class Summary:
         failed = self.count("crashed")
         flagged = len(self.entries) - self.count("graded") - failed
         retried = f", {len(self.retried)} retried after a lost worker" if self.retried else ""
+        cpu = self.kernel_cpu_s + self.worker_cpu_s + self.client_cpu_s
         return (f"{len(self.entries)} files: {graded} graded, {flagged} flagged, {failed} failed"
-                f"{retried}, in {self.seconds:.0f} s")
+                f"{retried}, in {self.seconds:.0f} s wall, {cpu:.0f} s CPU (students' "
+                f"kernels {self.kernel_cpu_s:.0f} s, grading workers {self.worker_cpu_s:.0f} s,"
+                f" this process {self.client_cpu_s:.0f} s)")
 
 
 def _latest_only(entries: list[Entry]) -> None:
@@ -232,7 +240,10 @@ def _judge(e: Entry, result: dict, deadline: dt.datetime | None) -> None:
         e.flag("crashed", "; ".join(notes + [why]))
         return
     status = "graded"
-    if deadline and e.timestamp and e.timestamp > deadline:
+    if e.late_marked:
+        status = "late"
+        notes.append("marked late by the LMS (LATE in the file name of its download)")
+    elif deadline and e.timestamp and e.timestamp > deadline:
         status = "late"
         notes.append(f"handed in {e.timestamp:%Y-%m-%d %H:%M}, after the deadline "
                      f"{deadline:%Y-%m-%d %H:%M}")
@@ -384,11 +395,29 @@ def csv_safe(value) -> str:
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
+def notebook_order(out: Path) -> list[str]:
+    """The grade ids of the graded cells of every tutorial of the grading folder ``out``, in
+    the order of each notebook (from ``source/<tutorial>/<tutorial>.ipynb``)."""
+    order: list[str] = []
+    for path in sorted((Path(out) / "source").glob("*/*.ipynb")):
+        try:
+            nb = nbformat.read(path, 4)
+        except Exception:  # an unreadable copy: its columns fall back to sorted order
+            continue
+        order += [c.metadata["nbgrader"]["grade_id"] for c in nb.cells
+                  if (c.metadata.get("nbgrader") or {}).get("grade")
+                  and c.metadata["nbgrader"].get("grade_id")]
+    return order
+
+
 def write_grades(path: Path, rows: list[dict]) -> None:
-    """``grades.csv``: student, tutorial, each graded cell, total, maximum, and how many
-    written answers still wait for a hand grade."""
+    """``grades.csv``: student, tutorial, each graded cell (in the notebooks' order, read
+    from the grading folder's ``source/``; others after them, sorted), total, maximum, and
+    how many written answers still wait for a hand grade."""
     fixed = ("student", "tutorial", "total", "max", handgrade.WAITING)
-    ids = sorted({k for r in rows for k in r} - set(fixed))
+    found = {k for r in rows for k in r} - set(fixed)
+    rank = {gid: i for i, gid in enumerate(notebook_order(Path(path).parent))}
+    ids = sorted(found, key=lambda gid: (rank.get(gid, len(rank)), gid))
     _write_csv(path, rows, ["student", "tutorial", *ids, "total", "max", handgrade.WAITING])
 
 
@@ -436,7 +465,7 @@ def private_folder(out: Path) -> None:
 
 
 def grade(course: Course, submissions: Path, out: Path, tutorial: str | None = None,
-          workers: int = 1, db: str | None = None, pattern: str = LMS_PATTERN,
+          workers: int = 1, db: str | None = None, pattern: str = "auto",
           deadline: dt.datetime | None = None, limits: Limits | None = None,
           progress: bool = True, unsandboxed: bool = False,
           scheduler: str | None = None, security=None) -> Summary:
@@ -444,7 +473,13 @@ def grade(course: Course, submissions: Path, out: Path, tutorial: str | None = N
     figures (``run.json``) and the cohort report (``cohort.html``) in ``out``.
     ``scheduler``: grade on that Dask cluster's workers instead of ``workers`` local ones,
     reached with ``security`` (a ``distributed.security.Security`` with the client's
-    certificates, or :data:`neuroai_course.cluster.INSECURE` for a ``tcp://`` scheduler)."""
+    certificates, or :data:`neuroai_course.cluster.INSECURE` for a ``tcp://`` scheduler).
+    ``pattern``: how hand-ins' file names name the students, a preset of
+    :data:`~neuroai_course.submissions.LMS_PRESETS` (``canvas``, ``moodle``, ``generic``,
+    ``auto``) or a regular expression; notebooks whose names match none are listed on stderr
+    before grading and noted in ``report.csv``."""
+    import sys
+
     from tqdm.auto import tqdm
 
     from neuroai_course import report as cohort_report
@@ -460,6 +495,14 @@ def grade(course: Course, submissions: Path, out: Path, tutorial: str | None = N
     try:
         entries = collect(submissions, grader.work, pattern)
         summary.entries = entries
+        unmatched = unmatched_names(entries)
+        if unmatched:
+            shown = ", ".join(unmatched[:5]) + (f" and {len(unmatched) - 5} more"
+                                                if len(unmatched) > 5 else "")
+            how = f"--lms {pattern}" if pattern in LMS_PRESETS else "--pattern"
+            print(f"neuroai grade: warning: {len(unmatched)} hand-in(s) match no file-name "
+                  f"pattern ({how}); their student id is the whole file name: {shown}",
+                  file=sys.stderr, flush=True)
         sources = {t.id: notebooks.read_source(t.source) for t in course.tutorials()}
         prints = [Fingerprint.of(tid, nb) for tid, nb in sources.items()]
         for e in entries:
@@ -472,7 +515,7 @@ def grade(course: Course, submissions: Path, out: Path, tutorial: str | None = N
         jobs, run = [], uuid.uuid4().hex[:8]
         for i, e in enumerate(todo):
             notes = repair(e.notebook, grader.releases[e.tutorial])
-            e.reason = "; ".join(notes)
+            e.reason = "; ".join(([UNMATCHED] if e.unmatched else []) + notes)
             # unique across runs: a cluster's scheduler keeps the events of earlier runs
             jobs.append(grader.job(e.tutorial, e.notebook, f"h{os.getpid()}-{run}-{i:05d}"))
         similarity.flag_identical(todo, sources, grader.releases)

@@ -8,9 +8,10 @@ answers were graded by hand) it writes, in ``<folder>/lms/``:
     ``Student, ID, SIS User ID, SIS Login ID, Section``, then one column per tutorial; the
     first row under the header is the ``Points Possible`` row (each tutorial's maximum).
     Canvas matches a row to a student by ``ID`` (its user id) or the SIS columns, and a
-    column to an assignment by its header: when the roster is Canvas's export, a tutorial's
-    column keeps the export's header for it (``M1T1_LIF (4711)``), otherwise the header is
-    the tutorial id and Canvas creates an assignment of that name.
+    column to an assignment by its header: a tutorial's column takes the header of the
+    roster's column for it (see :func:`assignment_columns`: ``M1T1_LIF (4711)``, ``M1T1:
+    the LIF neuron (4711)``), otherwise the header is the tutorial id, Canvas creates a new
+    assignment of that name on import, and :func:`export` warns, naming it.
 ``moodle.csv``
     For Moodle's gradebook import ("Import > CSV file"): an identifier column first
     (``Email address``, else ``ID number``, else ``Username``, whichever the roster has; map
@@ -35,10 +36,12 @@ Without ``--roster`` both CSVs are written with the graded student ids only (as 
 ID`` for Canvas, ``Username`` for Moodle) and no feedback zip, since the LMS's ids are
 unknown; the report then says ``no roster`` for everyone.
 
-A graded student id (the folder or LMS file name the hand-in came under) matches a roster
-student when, compared without case or punctuation, it equals one of the roster's ids
-(user id, SIS ids, login, e-mail or its part before the ``@``, participant id) or names
-(``lastfirst`` as in Canvas's download names, ``first last``, ``last first``).
+A graded student matches a roster student by the LMS id its hand-in's file name carried
+(Canvas's user id, Moodle's participant id, read again from ``report.csv``) when it has one,
+else when its id (the folder or LMS file name the hand-in came under), compared without
+case or punctuation, equals one of the roster's ids (user id, SIS ids, login, e-mail or its
+part before the ``@``, participant id) or names (``lastfirst`` as in Canvas's download
+names, ``first last``, ``last first``).
 """
 
 from __future__ import annotations
@@ -145,11 +148,16 @@ def read_roster(path: Path) -> Roster:
     return Roster(kind, people, headers)
 
 
-def match(roster: Roster, students: list[str]) -> tuple[dict[str, Person], list[dict]]:
-    """``{graded student: roster person}`` and the report rows."""
+def match(roster: Roster, students: list[str], lms_ids: dict[str, set[str]] | None = None
+          ) -> tuple[dict[str, Person], list[dict]]:
+    """``{graded student: roster person}`` and the report rows. ``lms_ids``: the LMS ids
+    (Canvas user id, Moodle participant id) each graded student's hand-ins came under."""
     found: dict[str, Person] = {}
     for s in students:
-        hits = [p for p in roster.people if norm(s) in p.keys]
+        by_id = [p for p in roster.people
+                 if {p.ids.get("ID", ""), p.ids.get("participant", "")} & (lms_ids or {}).get(
+                     s, set()) - {""}]
+        hits = by_id or [p for p in roster.people if norm(s) in p.keys]
         if len(hits) == 1:
             found[s] = hits[0]
     taken = {id(p) for p in found.values()}
@@ -189,6 +197,72 @@ def _grades(folder: Path) -> tuple[dict[tuple[str, str], dict], list[str], dict[
     return grades, tutorials, top
 
 
+def lms_ids(folder: Path) -> dict[str, set[str]]:
+    """Graded student -> the LMS ids (Canvas user id, Moodle participant id) in the file
+    names their hand-ins came under, read from ``report.csv``."""
+    from neuroai_course.submissions import Entry, describe_name
+
+    path = folder / "report.csv"
+    found: dict[str, set[str]] = {}
+    if not path.is_file():
+        return found
+    with path.open(newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            e = Entry(row.get("input") or "", Path("."))
+            try:
+                describe_name(e, "auto")
+            except Exception:  # a name no pattern reads: no id
+                continue
+            if e.user and row.get("student"):
+                found.setdefault(row["student"], set()).add(e.user)
+    return found
+
+
+#: Columns of an LMS export that hold no assignment.
+NOT_ASSIGNMENTS = re.compile(r"score|grade|total|points|^(student|id|sis |section|identifier|"
+                             r"full name|email|status|first name|last name|surname|username|"
+                             r"id number|institution|department|last modified|feedback)",
+                             re.IGNORECASE)
+
+
+def assignment_columns(headers: list[str], tutorials: list[str],
+                       chosen: dict[str, str] | None = None) -> tuple[dict[str, str], list[str]]:
+    """Each tutorial's column header in the LMS file and the warnings.
+
+    A tutorial takes the roster's column ``chosen`` names for it (``--column``), else the
+    one column whose header holds its id (``M1T1_LIF``, compared without case or
+    punctuation), else the one whose header holds its short id as a word (``M1T1``, not
+    ``M1T10``). When none matches, the header is the tutorial id, and the warning says that
+    importing the file creates a new column of that name."""
+    columns = [h for h in headers if h and not NOT_ASSIGNMENTS.search(h.strip())]
+    out, warnings = {}, []
+    for t in tutorials:
+        if chosen and t in chosen:
+            if chosen[t] not in headers:
+                warnings.append(f"--column {t}={chosen[t]}: the roster has no such column; "
+                                f"importing creates a new column {chosen[t]!r}")
+            out[t] = chosen[t]
+            continue
+        short = t.split("_")[0]
+        hits = [h for h in columns if norm(t) in norm(h)] or \
+            [h for h in columns
+             if re.search(rf"(?<![A-Za-z0-9]){re.escape(short)}(?![0-9])", h, re.IGNORECASE)]
+        if len(hits) == 1:
+            out[t] = hits[0]
+            continue
+        out[t] = t
+        if hits:
+            warnings.append(f"{t}: several columns of the roster could be it "
+                            f"({'; '.join(hits)}): choose one with --column {t}=NAME; "
+                            f"until then importing creates a new column {t!r}")
+        elif headers:
+            warnings.append(f"{t}: no column of the roster names it (its columns: "
+                            f"{'; '.join(columns[:6]) or 'none'}); importing creates a new "
+                            f"column {t!r}: name the LMS assignment with the tutorial id, or "
+                            f"give --column {t}=NAME")
+    return out, warnings
+
+
 def _write(path: Path, header: list[str], rows: list[list[str]]) -> None:
     from neuroai_course.grade import csv_safe
 
@@ -211,14 +285,16 @@ def _safe_name(text: str) -> str:
     return re.sub(r"[_/\\\s]+", "-", unicodedata.normalize("NFC", text)).strip("-") or "student"
 
 
-def export(folder: Path, roster_path: Path | None = None) -> dict:
-    """Write the LMS files into ``folder/lms``; return what was written and the counts of
-    the roster report."""
+def export(folder: Path, roster_path: Path | None = None,
+           columns: dict[str, str] | None = None) -> dict:
+    """Write the LMS files into ``folder/lms``; return what was written, the counts of the
+    roster report and the ``warnings`` (a tutorial without its column in the roster).
+    ``columns``: tutorial id -> the roster's column header for it, overriding the match."""
     folder = Path(folder)
     grades, tutorials, top = _grades(folder)
     students = sorted({s for s, _ in grades})
     roster = read_roster(roster_path) if roster_path else Roster("none", [], [])
-    found, report = match(roster, students) if roster_path else (
+    found, report = match(roster, students, lms_ids(folder)) if roster_path else (
         {}, [{"student": s, "roster_name": "", "roster_id": "", "status": "no roster"}
              for s in students])
     out = folder / "lms"
@@ -230,7 +306,9 @@ def export(folder: Path, roster_path: Path | None = None) -> dict:
         return row["total"] if row else ""
 
     # Canvas
-    headers = {t: next((h for h in roster.headers if t in h), t) for t in tutorials}
+    headers, warnings = assignment_columns(roster.headers, tutorials, columns)
+    if roster.kind != "canvas":  # Moodle's import maps each column to a grade item by hand
+        warnings = []
     rows = [[POINTS_POSSIBLE, "", "", "", "", *[top[t] for t in tutorials]]]
     if roster.kind == "canvas":
         by_person = {id(p): s for s, p in found.items()}
@@ -251,7 +329,8 @@ def export(folder: Path, roster_path: Path | None = None) -> dict:
             rows.append([p.ids.get(ident, ""), p.name, *[total(s, t) for t in tutorials]])
         if roster.kind == "none":
             rows = [[s, s, *[total(s, t) for t in tutorials]] for s in students]
-        _write(out / "moodle.csv", [ident, "Full name", *tutorials], rows)
+        _write(out / "moodle.csv", [ident, "Full name", *[headers[t] for t in tutorials]],
+               rows)
         written.append("moodle.csv")
     # Feedback zips, one per tutorial (an upload is per assignment)
     for t in tutorials:
@@ -282,4 +361,5 @@ def export(folder: Path, roster_path: Path | None = None) -> dict:
     counts: dict[str, int] = {}
     for r in report:
         counts[r["status"]] = counts.get(r["status"], 0) + 1
-    return {"written": written, "counts": counts, "report": report, "roster": roster.kind}
+    return {"written": written, "counts": counts, "report": report, "roster": roster.kind,
+            "warnings": warnings}

@@ -9,11 +9,17 @@ student versions from and the setup cell installs the package from. What goes in
 - ``book/``, ``_toc.yml``: the website's sources without the pages for instructors (the
   ``For instructors`` part of the table of contents; links to them become plain text);
 - ``_config.yml`` with ``repository.url`` set to the public repository;
-- ``neuroai_core/`` and ``pyproject.toml`` (the package students install), ``README.md``,
-  the licences.
+- ``neuroai_core/`` and ``pyproject.toml`` (the package students install), the licences;
+- ``README.md`` written for students (:func:`student_readme`: what the course is, how to
+  open a tutorial on Colab or locally, how to hand in), not the instructor's README.
+
+Narrative pages speak to students: a passage between ``<!-- instructors -->`` and
+``<!-- /instructors -->`` (each on a line of its own) is left out of the public page, and the
+course repository's URL becomes the public one (a clone command, a link).
 
 What never goes in: ``solutions/``, ``neuroai_course/`` (the tooling, which only an
-instructor runs), ``tests/``, ``bench/``, ``_build/`` (the instructor build included).
+instructor runs), ``tests/``, ``bench/``, ``_build/`` (the instructor build included), the
+instructor's README and the pages about the tooling (:data:`INSTRUCTOR_PAGES`).
 
 Before writing, every line of every solution region and hidden-test region of every source
 is looked for in the tree: a line found there that is not public anyway (in the package, in
@@ -28,6 +34,7 @@ from __future__ import annotations
 
 import os
 import re
+import textwrap
 from pathlib import Path
 
 import nbformat
@@ -38,10 +45,14 @@ from neuroai_course.project import Course, CourseError
 from neuroai_course.release import decorate
 
 MANIFEST = ".neuroai-published"
-#: Narrative pages for instructors only (and their part of the table of contents).
-INSTRUCTOR_PAGES = ("book/instructor", "book/authoring")
+#: Narrative pages for instructors only: their part of the table of contents, and pages
+#: about the tooling (build and grading times) wherever they are listed.
+INSTRUCTOR_PAGES = ("book/instructor", "book/authoring", "book/performance")
 INSTRUCTOR_CAPTION = "For instructors"
-ROOT_FILES = ("README.md", "LICENSE", "LICENSE-CONTENT", "pyproject.toml", "_toc.yml")
+ROOT_FILES = ("LICENSE", "LICENSE-CONTENT", "pyproject.toml", "_toc.yml")
+#: A passage of a narrative page for instructors only, left out of the public page.
+INSTRUCTORS_ONLY = re.compile(r"^<!--\s*instructors\s*-->\s*$.*?^<!--\s*/instructors\s*-->\s*$\n?",
+                              re.MULTILINE | re.DOTALL)
 SKIP_PARTS = {"__pycache__", ".ipynb_checkpoints"}
 REGIONS = (("### BEGIN SOLUTION", "### END SOLUTION"),
            ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"))
@@ -143,6 +154,10 @@ def public_config(course: Course, url: str) -> bytes:
 def public_toc(course: Course) -> bytes:
     toc = yaml.safe_load((course.root / "_toc.yml").read_text(encoding="utf-8"))
     toc["parts"] = [p for p in toc.get("parts", []) if p.get("caption") != INSTRUCTOR_CAPTION]
+    for part in toc["parts"]:  # tooling pages listed elsewhere (a Reference part)
+        part["chapters"] = [c for c in part.get("chapters", [])
+                            if c.get("file") not in INSTRUCTOR_PAGES[2:]]
+    toc["parts"] = [p for p in toc["parts"] if p.get("chapters")]
     leftover = [f for f in INSTRUCTOR_PAGES if f in str(toc)]
     if leftover:
         raise CourseError(f"_toc.yml: {leftover[0]} is outside the '{INSTRUCTOR_CAPTION}' "
@@ -157,6 +172,66 @@ def unlink_instructor_pages(text: str) -> str:
     return re.sub(rf"\[([^\]]+)\]\((?:\./)?(?:{names})\.md(?:#[^)]*)?\)", r"\1", text)
 
 
+def student_page(text: str, old_url: str, url: str) -> str:
+    """A narrative page as students get it: passages for instructors left out, links to
+    instructor pages as plain text, the course repository's URL the public one."""
+    text = unlink_instructor_pages(INSTRUCTORS_ONLY.sub("", text))
+    return text.replace(old_url, url) if old_url else text
+
+
+def _title(nb) -> str:
+    """A notebook's title: the text of its first ``# `` heading."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            found = re.search(r"^#\s+(.+)$", cell.source, re.MULTILINE)
+            if found:
+                return found.group(1).strip()
+    return ""
+
+
+def student_readme(course: Course, url: str) -> bytes:
+    """The public repository's README, written for students: the course in a paragraph
+    (the first of ``book/intro.md``), each module's tutorials with their Colab links, how
+    to run them locally and how to hand in, the licences. Nothing about the tooling."""
+    intro = (course.root / "book" / "intro.md").read_text(encoding="utf-8")
+    title = (intro.splitlines() or ["# The course"])[0].lstrip("# ").strip()
+    paras = [p.strip() for p in INSTRUCTORS_ONLY.sub("", intro).split("\n\n")[1:3]]
+    branch = (course.config.get("repository") or {}).get("branch", "main")
+    colab = url.replace("https://github.com/", "https://colab.research.google.com/github/")
+    lines = [f"# {title}", "", *[p + "\n" for p in paras],
+             "## The tutorials", "",
+             *textwrap.wrap("Open one on Google Colab (free, nothing to install) with its "
+                            "link; run the first code cell, which installs the course "
+                            "package, then work from top to bottom. After each exercise, run "
+                            "its test cell: it says whether your function is right, and why "
+                            "not when it is not.", 90)]
+    module = None
+    for t in course.tutorials():
+        if t.module != module:
+            module = t.module
+            lines += ["", f"**{module.replace('_', ' ')}**", ""]
+        name = _title(nbformat.read(t.student, 4)) or t.id
+        lines.append(f"- [{name}]({colab}/blob/{branch}/{t.rel}.ipynb)")
+    lines += ["", "## Locally, in Jupyter", "",
+              "With Python 3.10 or newer:", "", "```bash",
+              f"git clone {url}", f"cd {url.rstrip('/').rsplit('/', 1)[-1]}",
+              "python3 -m venv .venv && . .venv/bin/activate",
+              "pip install torch --index-url https://download.pytorch.org/whl/cpu",
+              'pip install -e ".[widgets]" jupyterlab', "jupyter lab tutorials/", "```", "",
+              "## Handing in", "",
+              *textwrap.wrap("Download your notebook (on Colab: *File > Download > Download "
+                             ".ipynb*) and upload it where your instructor asks. Keep the test "
+                             "cells as they are. Written answers go in the cell below each "
+                             "question that asks for one.", 90), "",
+              "## The website", "",
+              "`book/` holds the course website's pages (Jupyter Book 1.x: "
+              "`jupyter-book build .`).", "",
+              "## Licence", "",
+              "Code: BSD 3-Clause (`LICENSE`). Text and notebooks: Creative Commons "
+              "Attribution 4.0 International (`LICENSE-CONTENT`).", ""]
+    return "\n".join(lines).encode()
+
+
 def tree(course: Course, url: str) -> dict[str, bytes]:
     """Every file of the public tree: relative path -> bytes."""
     course.check_toc()
@@ -166,6 +241,8 @@ def tree(course: Course, url: str) -> dict[str, bytes]:
             files[name] = (course.root / name).read_bytes()
     files["_toc.yml"] = public_toc(course)
     files["_config.yml"] = public_config(course, url)
+    files["README.md"] = student_readme(course, url)
+    old_url = str((course.config.get("repository") or {}).get("url", "")).rstrip("/")
     for folder in ("neuroai_core", "book"):
         for path in sorted((course.root / folder).rglob("*")):
             rel = path.relative_to(course.root)
@@ -174,7 +251,7 @@ def tree(course: Course, url: str) -> dict[str, bytes]:
                 continue
             data = path.read_bytes()
             if path.suffix == ".md":
-                data = unlink_instructor_pages(data.decode("utf-8")).encode()
+                data = student_page(data.decode("utf-8"), old_url, url).encode()
             files[rel.as_posix()] = data
     # Colab links and the install spec of the public repository.
     public = Course(course.root)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -123,3 +124,61 @@ def release(course: Course, tutorials: list[Tutorial] | None = None,
             force: bool = False) -> list[tuple[Tutorial, bool]]:
     """Write every student version; return ``(tutorial, changed)`` pairs."""
     return list(release_each(course, tutorials, force))
+
+
+# --- the release tag ------------------------------------------------------------------------
+#: ``_config.yml`` key: when true, ``neuroai check`` always requires the release tag.
+REQUIRE_TAG = "require_release_tag"
+
+
+def _git(course: Course, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", "-C", str(course.root), *args], capture_output=True,
+                          text=True, check=False)
+
+
+def tag_problem(course: Course) -> str | None:
+    """Why the release the setup cells install is missing, or ``None``.
+
+    The setup cell of every student version installs ``neuroai-core`` at the git tag
+    ``_config.yml`` names (``release``): without that tag in the repository, the first cell
+    of every tutorial fails on Colab. The tag is required when ``_config.yml`` says so
+    (``require_release_tag: true``) or when the repository has any tag at all (then it is
+    one that tags its releases). A clone without tags (CI's shallow clone of ``main``, a
+    folder that is not a git repository) is not judged, unless required."""
+    tag = course.release
+    required = bool(course.config.get(REQUIRE_TAG))
+    listed = _git(course, "tag", "--list")
+    if listed.returncode != 0:
+        return (f"the setup cells install release {tag}, but {course.root} is not a git "
+                f"repository to hold that tag ({REQUIRE_TAG} is set)") if required else None
+    tags = set(listed.stdout.split())
+    if tag in tags or not (tags or required):
+        return None
+    return (f"the setup cells install neuroai-core at release {tag}, but the repository has "
+            f"no tag {tag}: run 'neuroai release --tag' on the released commit and push the "
+            f"tag (git push origin {tag})")
+
+
+def create_tag(course: Course) -> str:
+    """Tag the current commit with the release ``_config.yml`` names; return what was done.
+    Refuses (one line) when the released files have uncommitted changes, since the tag must
+    hold the student versions the setup cells were written for; leaves an existing tag."""
+    from neuroai_course.project import CourseError
+
+    tag = course.release
+    if _git(course, "rev-parse", "--git-dir").returncode != 0:
+        raise CourseError(f"--tag: {course.root} is not a git repository")
+    have = _git(course, "rev-parse", "-q", "--verify", f"refs/tags/{tag}^{{commit}}")
+    if have.returncode == 0:
+        return f"tag {tag} already exists (commit {have.stdout.strip()[:12]}); left as it is"
+    dirty = _git(course, "status", "--porcelain", "--", "solutions", "tutorials",
+                 "neuroai_core", "_config.yml", "pyproject.toml").stdout.strip()
+    if dirty:
+        raise CourseError(f"--tag: commit the released files first ({len(dirty.splitlines())} "
+                          f"changed, e.g. {dirty.splitlines()[0][3:]}): the tag {tag} must hold "
+                          "them")
+    made = _git(course, "tag", tag)
+    if made.returncode != 0:
+        raise CourseError(f"--tag: git tag {tag} failed: {made.stderr.strip()[:200]}")
+    head = _git(course, "rev-parse", "HEAD").stdout.strip()[:12]
+    return f"tagged commit {head} as {tag}; publish it with: git push origin {tag}"

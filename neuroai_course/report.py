@@ -7,9 +7,11 @@ time, workers, retried hand-ins, per-hand-in times and the grader's failure mess
 exercise, grouped). The page is one self-contained file: the plots are matplotlib PNGs
 embedded as ``data:`` URIs, the style is inline, nothing is fetched from elsewhere.
 
-Sections: the run's figures; the score distribution per tutorial; each exercise's
-difficulty (share of hand-ins with full marks) and score counts; each exercise's most
-frequent failure messages; late and flagged hand-ins; students missing tutorials.
+Sections: the run's figures; the score distribution per tutorial; each exercise, in the
+notebook's order, with its share of hand-ins with full marks, of hand-ins that did not
+attempt it (the stub left in place) and its score counts; each exercise's most frequent
+failure messages, whole, with the diagnosis ("Likely mistake") the check gave; late and
+flagged hand-ins; students missing tutorials.
 """
 
 from __future__ import annotations
@@ -32,14 +34,22 @@ PAGE = "cohort.html"
 #: Statuses that are not a plain on-time grade (report.csv), shown as flagged.
 PLAIN = "graded"
 TOP_MESSAGES = 5
+#: What a test says of a function still raising the stub's NotImplementedError.
+NOT_ATTEMPTED = "raised NotImplementedError"
+
+
+def not_attempted(message: str) -> bool:
+    """True when the test failed because the student's function is the untouched stub."""
+    return NOT_ATTEMPTED in message
 
 
 def message_key(message: str) -> tuple[str, str]:
-    """``(group key, shown line)`` of a failure message: its last non-empty line, numbers
-    replaced by ``#`` in the key so that the same failure with other values groups."""
-    lines = [x.strip() for x in message.strip().splitlines() if x.strip()]
-    line = (lines[-1] if lines else "(no message)")[:200]
-    return re.sub(r"[-+]?\d+(\.\d+)?(e[-+]?\d+)?", "#", line), line
+    """``(group key, shown message)`` of a failure message: the whole message (every line,
+    the "Likely mistake" diagnosis and the hint included), numbers replaced by ``#`` in the
+    key so that the same failure with other values groups."""
+    lines = [x.rstrip() for x in message.strip().splitlines() if x.strip()]
+    text = "\n".join(lines) or "(no message)"
+    return re.sub(r"[-+]?\d+(\.\d+)?(e[-+]?\d+)?", "#", text), text
 
 
 @dataclass
@@ -51,7 +61,8 @@ class RunFigures:
     started: str = field(default_factory=lambda: dt.datetime.now().isoformat("T", "seconds"))
     handins: list[dict] = field(default_factory=list)
     failures: dict = field(default_factory=dict)
-    points: dict = field(default_factory=dict)
+    points: dict = field(default_factory=dict)  # per tutorial, in the notebook's order
+    skipped: dict = field(default_factory=dict)  # tutorial -> test -> hand-ins not attempted
     extra: dict = field(default_factory=dict)
 
     def add(self, entry, result: dict) -> None:
@@ -63,7 +74,12 @@ class RunFigures:
             self.points.setdefault(entry.tutorial, {})[gid] = top
             if score >= top:
                 continue
-            key, line = message_key(result.get("messages", {}).get(gid, ""))
+            message = result.get("messages", {}).get(gid, "")
+            if not_attempted(message):
+                skipped = self.skipped.setdefault(entry.tutorial, {})
+                skipped[gid] = skipped.get(gid, 0) + 1
+                continue
+            key, line = message_key(message)
             group = self.failures.setdefault(entry.tutorial, {}).setdefault(gid, {})
             slot = group.setdefault(key, {"count": 0, "example": line})
             slot["count"] += 1
@@ -76,7 +92,8 @@ class RunFigures:
     def data(self) -> dict:
         return {"started": self.started, "workers": self.workers,
                 "scheduler": self.scheduler or "local", **self.extra,
-                "handins": self.handins, "failures": self.failures, "points": self.points}
+                "handins": self.handins, "failures": self.failures, "points": self.points,
+                "not_attempted": self.skipped}
 
 
 def _read_csv(path: Path) -> list[dict]:
@@ -115,8 +132,10 @@ def _table(head: list[str], rows: list[list], cls: str = "") -> str:
 NOT_EXERCISES = ("student", "tutorial", "total", "max", WAITING)
 
 
-def _exercises(grades: list[dict]) -> dict[str, list[str]]:
-    """Tutorial -> its exercise columns that have a value in grades.csv."""
+def _exercises(grades: list[dict], points: dict | None = None) -> dict[str, list[str]]:
+    """Tutorial -> its exercise columns that have a value in grades.csv, in the notebook's
+    order: that of ``points`` (``run.json``, recorded in the order the tests ran), else
+    that of the columns of grades.csv (written in the notebooks' order)."""
     out: dict[str, list[str]] = {}
     for row in grades:
         cols = [k for k, v in row.items() if k not in NOT_EXERCISES and v not in ("", None)]
@@ -124,7 +143,11 @@ def _exercises(grades: list[dict]) -> dict[str, list[str]]:
             out.setdefault(row["tutorial"], [])
             if c not in out[row["tutorial"]]:
                 out[row["tutorial"]].append(c)
-    return {t: sorted(v) for t, v in out.items()}
+    for tid, cols in out.items():
+        known = list((points or {}).get(tid, {}))
+        rank = {gid: i for i, gid in enumerate(known)}
+        cols.sort(key=lambda gid: rank.get(gid, len(rank)))  # stable: csv order otherwise
+    return out
 
 
 def build(out: Path) -> str:
@@ -133,6 +156,7 @@ def build(out: Path) -> str:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     grades = _read_csv(out / "grades.csv")
     report = _read_csv(out / "report.csv")
@@ -142,8 +166,9 @@ def build(out: Path) -> str:
         raise FileNotFoundError(f"{out} has no grades.csv or report.csv: not a grading "
                                 "output folder")
     tutorials = sorted({r["tutorial"] for r in grades})
-    exercises = _exercises(grades)
     points = run.get("points", {})
+    exercises = _exercises(grades, points)
+    skipped = run.get("not_attempted", {})
     parts = []
 
     # --- the run ------------------------------------------------------------------------
@@ -172,11 +197,13 @@ def build(out: Path) -> str:
     axes[0].barh(names, [statuses[s] for s in names], color="#4c72b0")
     axes[0].invert_yaxis()
     axes[0].set_xlabel("input files")
+    axes[0].xaxis.set_major_locator(MaxNLocator(integer=True))
     axes[0].set_title("What became of each input")
     if times:
         axes[1].hist(times, bins=min(20, max(5, len(times) // 2)), color="#55a868")
     axes[1].set_xlabel("seconds per hand-in (wall clock)")
     axes[1].set_ylabel("hand-ins")
+    axes[1].yaxis.set_major_locator(MaxNLocator(integer=True))
     axes[1].set_title("Grading time per hand-in")
     parts.append(_img(fig, "input files per status, and grading time per hand-in"))
 
@@ -193,6 +220,8 @@ def build(out: Path) -> str:
                     rwidth=0.85)
             ax.set_title(f"{tid} ({len(rows_t)} hand-ins)", fontsize=9)
             ax.set_xlabel(f"total of {top:g} points")
+            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes[0][0].set_ylabel("hand-ins")
         parts.append(_img(fig, "score distribution per tutorial"))
         rows = []
@@ -206,9 +235,12 @@ def build(out: Path) -> str:
                              "full marks"], rows))
 
     # --- exercises ----------------------------------------------------------------------
-    parts.append("<h2 id='exercises'>Exercises: difficulty and scores</h2>"
-                 "<p>Difficulty is the share of hand-ins with full marks on the exercise's "
-                 "test.</p>")
+    parts.append("<h2 id='exercises'>Exercises: share with full marks, and scores</h2>"
+                 "<p>In the notebook's order. <em>Share with full marks</em>: the share of "
+                 "hand-ins with full marks on the exercise's test (higher: more students got it "
+                 "right). <em>Not attempted</em>: hand-ins whose function is still the stub "
+                 "(it raised NotImplementedError); they score 0 and are left out of the failure "
+                 "messages below.</p>")
     labels, shares, rows = [], [], []
     for tid in tutorials:
         for gid in exercises.get(tid, []):
@@ -216,30 +248,37 @@ def build(out: Path) -> str:
             top = float(points.get(tid, {}).get(gid, max(vals) if vals else 0))
             full = sum(v >= top for v in vals) if top > 0 else 0
             counts = Counter(vals)
+            idle = int(skipped.get(tid, {}).get(gid, 0))
             labels.append(f"{tid}: {gid}")
             shares.append(full / len(vals) if vals else 0.0)
             rows.append([tid, gid, f"{top:g}", len(vals), f"{shares[-1]:.0%}",
+                         f"{idle} ({idle / len(vals):.0%})" if vals else "0",
                          ", ".join(f"{k:g} pts x{counts[k]}" for k in sorted(counts))])
     if labels:
         fig, ax = plt.subplots(figsize=(8, 0.35 * len(labels) + 1))
         ax.barh(labels, shares, color=["#c44e52" if s < 0.5 else "#55a868" for s in shares])
         ax.invert_yaxis()
         ax.set_xlim(0, 1)
-        ax.set_xlabel("share of hand-ins with full marks")
-        ax.set_title("Difficulty per exercise")
-        parts.append(_img(fig, "share of full marks per exercise"))
-    parts.append(_table(["tutorial", "test", "points", "hand-ins", "full marks",
-                         "score counts"], rows))
+        ax.set_xlabel("share of hand-ins with full marks (higher: more got it right)")
+        ax.set_title("Share with full marks per exercise, in notebook order")
+        parts.append(_img(fig, "share of hand-ins with full marks per exercise, in the "
+                               "notebook's order"))
+    parts.append(_table(["tutorial", "test", "points", "hand-ins", "share with full marks",
+                         "not attempted", "score counts"], rows))
 
     # --- failure messages ---------------------------------------------------------------
     parts.append("<h2 id='failures'>Most frequent failure messages</h2>"
-                 "<p>Per exercise, the grader's messages of failed tests, grouped when they "
-                 "differ only in numbers (the last line of each message is shown).</p>")
+                 "<p>Per exercise, in the notebook's order, the grader's whole messages of "
+                 "failed tests (the diagnosis, \"Likely mistake\", and the hint included), "
+                 "grouped when they differ only in numbers; hand-ins that did not attempt the "
+                 "exercise are counted above, not here.</p>")
     rows = []
-    for tid, gids in sorted(run.get("failures", {}).items()):
-        for gid, groups in sorted(gids.items()):
-            best = sorted(groups.values(), key=lambda g: -g["count"])[:TOP_MESSAGES]
-            rows += [[tid, gid, g["count"], g["example"]] for g in best]
+    failures = run.get("failures", {})
+    for tid in sorted(failures):
+        order = {gid: i for i, gid in enumerate(exercises.get(tid, []))}
+        for gid in sorted(failures[tid], key=lambda g: (order.get(g, len(order)), g)):
+            best = sorted(failures[tid][gid].values(), key=lambda g: -g["count"])
+            rows += [[tid, gid, g["count"], g["example"]] for g in best[:TOP_MESSAGES]]
     parts.append(_table(["tutorial", "test", "hand-ins", "message"], rows, "messages"))
 
     # --- late and flagged ---------------------------------------------------------------

@@ -9,6 +9,12 @@
 - The executed notebook shows at least three figures, and at most four between two graded
   checks (the notebook's start and end count as the ends of the first and last stretch), so
   that a student is asked to do something at least every four figures.
+- Every figure has alt text written by the author: a code cell that shows a figure starts
+  with ``# alt: ...`` (continued on the comment lines right below it), saying what the
+  figure shows (axes, units, what to see). The website gives it to each image of the cell
+  (a screen reader reads it instead of the image's file name). In the tutorials of
+  :data:`ALT_TEXT_WARN_ONLY` a missing alt text is a warning for now (other sessions edit
+  them); remove a tutorial from that set to make it an error there too.
 - A model answer (a markdown cell whose first line is ``<!-- model answer -->``) is for
   instructors: :func:`strip_model_answers` removes it from what students get.
 
@@ -27,6 +33,15 @@ MODEL_ANSWER = re.compile(r"^\s*<!--\s*model answer\s*-->", re.IGNORECASE)
 REFERENCE = re.compile(r"^#\s*reference:\s*(?P<refs>.+?)\s*$", re.MULTILINE)
 _DEF = re.compile(r"^def\s+([A-Za-z_]\w*)\s*\(", re.MULTILINE)
 _FIGURE_TYPES = ("image/png", "image/svg+xml", "image/jpeg")
+ALT = re.compile(r"^#\s*alt\s*:\s*(?P<text>.*)$")
+#: Tutorials (by the id's first part) where a figure without alt text is a warning, not yet
+#: an error: those other sessions were editing when the rule came in.
+ALT_TEXT_WARN_ONLY = frozenset({"M2T4", "M3T1", "M3T3", "M4T4", "M4T5", "M5T2"})
+
+
+def alt_text_required(tutorial_id: str) -> bool:
+    """Whether a figure without alt text fails ``neuroai check`` for this tutorial."""
+    return tutorial_id.split("_")[0] not in ALT_TEXT_WARN_ONLY
 
 
 def _meta(cell) -> dict:
@@ -161,6 +176,32 @@ def figure_problems(executed, label, minimum: int = MIN_FIGURES,
                 f"between; at most {maximum} (merge figures into panels of one, or put an "
                 "exercise between them)")
     return problems
+
+
+def alt_text(cell) -> str:
+    """The alt text of a code cell: its first line ``# alt: ...`` and the comment lines
+    right below it, joined (``""`` when the cell has none)."""
+    lines = cell.get("source", "").splitlines()
+    found = ALT.match(lines[0].strip()) if lines else None
+    if not found:
+        return ""
+    text = [found.group("text").strip()]
+    for line in lines[1:]:
+        stripped = line.strip()
+        if not stripped.startswith("#") or ALT.match(stripped) or \
+                stripped.startswith("# reference:"):
+            break
+        text.append(stripped.lstrip("#").strip())
+    return " ".join(t for t in text if t)
+
+
+def alt_problems(executed, label) -> list[str]:
+    """Every code cell that shows a figure has alt text (:func:`alt_text`)."""
+    return [f"{label}: cell {i} shows a figure without alt text; start the cell with "
+            "'# alt: ...', what the figure shows (axes, units, what to see), for readers who "
+            "cannot see it"
+            for i, cell in enumerate(executed.cells, start=1)
+            if _figures_in(cell) and not alt_text(cell)]
 
 
 def source_problems(nb, label) -> list[str]:

@@ -2,8 +2,9 @@
 
 Every input file becomes an :class:`Entry`; nothing is dropped. Layouts understood:
 ``STUDENT/FILE.ipynb`` (a folder per student), flat files named by the learning-management
-system (``<student>_<attempt>_<file>.ipynb``, pattern configurable), and Colab's renamings
-(``Copy of X.ipynb``, ``X (1).ipynb``). A notebook is matched to its tutorial by its
+system as Canvas and Moodle write them (:data:`LMS_PRESETS`; ``<student>_<attempt>_<file>.ipynb``
+otherwise, pattern configurable), and Colab's renamings (``Copy of X.ipynb``,
+``X (1).ipynb``). A notebook is matched to its tutorial by its
 content (grade ids, the functions it defines, its title), not by its name.
 """
 
@@ -23,8 +24,22 @@ import nbformat
 
 from neuroai_course.project import CourseError
 
-#: Default pattern for flat LMS file names: ``alice_2_M1T1_LIF.ipynb``.
+#: Generic pattern for flat LMS file names: ``alice_2_M1T1_LIF.ipynb``.
 LMS_PATTERN = r"^(?P<student>[^_/]+)_(?P<attempt>\d+)_(?P<file>.+)$"
+#: Canvas's "Download Submissions" zip: ``<lastfirst>_[LATE_]<user id>_<attachment id>_<file>``,
+#: where ``<file>`` is the student's file name with ``-N`` added by Canvas for the Nth
+#: resubmission (``M1T1_LIF-1.ipynb``). The user id is kept apart (group ``user``), never
+#: taken for the attempt; ``LATE`` is Canvas's own late marker.
+CANVAS_PATTERN = (r"^(?P<student>[^_/]+)_(?:(?P<late>LATE)_)?(?P<user>\d+)_(?P<submission>\d+)"
+                  r"_(?P<file>.+?(?:-(?P<attempt>\d+))?(?:\.[^.\s]*)?)$")
+#: Moodle's "Download all submissions": ``<Full name>_<participant id>_assignsubmission_file_``
+#: followed by the file name (flat), or a folder of that name holding the file.
+MOODLE_PATTERN = (r"^(?P<student>[^_/]+)_(?P<user>\d+)_assignsubmission_(?:file|onlinetext)_"
+                  r"(?P<file>.*)$")
+#: ``--lms`` presets; ``auto`` tries Canvas, Moodle, then the generic pattern.
+LMS_PRESETS = {"canvas": (CANVAS_PATTERN,), "moodle": (MOODLE_PATTERN,),
+               "generic": (LMS_PATTERN,),
+               "auto": (CANVAS_PATTERN, MOODLE_PATTERN, LMS_PATTERN)}
 MAX_BYTES = 64 * 1024 * 1024
 JUNK = ("__MACOSX/", ".DS_Store")
 
@@ -38,6 +53,9 @@ class Entry:
     student: str = ""
     raw_student: str = ""  # the name as written (any script), before it became an id
     attempt: int = 0
+    user: str = ""  # the LMS's own id of the student (Canvas user id, Moodle participant)
+    late_marked: bool = False  # the LMS marked the hand-in late in its name (Canvas)
+    unmatched: bool = False  # a flat file whose name matched no LMS pattern
     copy: int = 0  # Colab's " (1)" suffix
     timestamp: dt.datetime | None = None
     tutorial: str = ""
@@ -64,10 +82,16 @@ def distinct_students(entries: list[Entry]) -> None:
     for e in entries:
         if e.student:
             by_id.setdefault(e.student, set()).add(e.raw_student)
+    users: dict[str, set[str]] = {}  # two students of one name, told apart by their LMS id
+    for e in entries:
+        if e.student and e.user:
+            users.setdefault(e.student, set()).add(e.user)
     for e in entries:
         if len(by_id.get(e.student, ())) > 1:
             tag = hashlib.sha256(e.raw_student.encode()).hexdigest()[:6]
             e.student = f"{e.student}-{tag}"
+        elif len(users.get(e.student, ())) > 1:
+            e.student = f"{e.student}-{e.user}"
 
 
 def _colab_name(stem: str) -> tuple[str, int]:
@@ -80,20 +104,57 @@ def _colab_name(stem: str) -> tuple[str, int]:
     return stem.strip(), copy
 
 
-def describe_name(entry: Entry, pattern: str) -> None:
-    """Fill in student, attempt and copy number from the entry's path."""
+def patterns_of(pattern: str) -> tuple[str, ...]:
+    """The regular expressions of ``pattern``: a preset name of :data:`LMS_PRESETS` or a
+    regular expression with groups ``student`` and ``file`` (optional ``attempt``, ``user``,
+    ``late``)."""
+    if pattern in LMS_PRESETS:
+        return LMS_PRESETS[pattern]
+    try:
+        groups = re.compile(pattern).groupindex
+    except re.error as err:
+        raise CourseError(f"--pattern {pattern!r}: not a regular expression ({err})") from None
+    if "student" not in groups:
+        raise CourseError(f"--pattern {pattern!r}: needs a group named student, "
+                          "(?P<student>...)")
+    return (pattern,)
+
+
+def describe_name(entry: Entry, pattern: str = "auto") -> None:
+    """Fill in student, LMS user id, attempt, the LMS's late marker and copy number from
+    the entry's path. ``pattern``: see :func:`patterns_of`. A file at the top of the
+    hand-ins whose name matches no pattern keeps its stem as student id and is marked
+    ``unmatched`` (reported before grading, see :func:`unmatched_names`)."""
     parts = PurePosixPath(entry.name).parts
-    m = re.match(pattern, parts[-1])
+    m, file = None, parts[-1]
+    for regex in patterns_of(pattern):
+        m = re.match(regex, parts[-1])
+        if m is None and len(parts) >= 2:  # Moodle's folder per student
+            m = re.match(regex, parts[-2])
+            if m is not None and (m.groupdict().get("file") or ""):
+                m = None  # a folder named like a file: not this layout
+        if m:
+            break
     if m:
-        entry.raw_student = m.group("student")
-        entry.attempt = int(m.groupdict().get("attempt") or 0)
-        file = m.groupdict().get("file") or parts[-1]
+        groups = m.groupdict()
+        entry.raw_student = groups["student"]
+        entry.attempt = int(groups.get("attempt") or 0)
+        entry.user = groups.get("user") or ""
+        entry.late_marked = bool(groups.get("late"))
+        file = groups.get("file") or parts[-1]
     elif len(parts) >= 2:
         entry.raw_student, file = parts[-2], parts[-1]
     else:
         entry.raw_student, file = PurePosixPath(parts[-1]).stem, parts[-1]
+        entry.unmatched = True
     entry.student = _clean_student(entry.raw_student)
     _, entry.copy = _colab_name(PurePosixPath(file).stem)
+
+
+def unmatched_names(entries: list[Entry]) -> list[str]:
+    """The notebooks handed in as flat files whose names match no LMS pattern: their
+    student id is the whole file name, which no roster knows."""
+    return [e.name for e in entries if e.unmatched and e.name.endswith(".ipynb")]
 
 
 def readable_name(name: str) -> str:
@@ -106,8 +167,10 @@ def readable_name(name: str) -> str:
         return raw.decode("cp1252", errors="replace")
 
 
-def collect(source: Path, workdir: Path, pattern: str = LMS_PATTERN) -> list[Entry]:
-    """Every file of a zip or a folder, as entries (zip members are extracted safely)."""
+def collect(source: Path, workdir: Path, pattern: str = "auto") -> list[Entry]:
+    """Every file of a zip or a folder, as entries (zip members are extracted safely);
+    ``pattern`` names the students (see :func:`describe_name`)."""
+    patterns_of(pattern)  # a bad pattern stops here, before anything is unpacked
     source = Path(source)
     entries: list[Entry] = []
     if source.is_file() and zipfile.is_zipfile(source):

@@ -22,6 +22,9 @@ SOURCE = ROOT / "solutions" / "M1_Neurons" / "M1T1_LIF.ipynb"
 STUDENT = ROOT / "tutorials" / "M1_Neurons" / "M1T1_LIF.ipynb"
 POINTS = {"test_euler_step": 2, "test_simulate_euler": 3, "test_fi_rate": 2}
 FULL = sum(POINTS.values())
+#: M1T1's written answer (its reflection, "<!-- answer: 2 points -->"), graded by hand: a
+#: hand-in's maximum is FULL + M1_WRITTEN, and an answer left as it came scores 0.
+M1_WRITTEN = 2
 M2_SOURCE = ROOT / "solutions" / "M2_Learning" / "M2T2_Dopamine.ipynb"
 M2_STUDENT = ROOT / "tutorials" / "M2_Learning" / "M2T2_Dopamine.ipynb"
 M2_POINTS = {"test_my_td_errors": 2, "test_my_td_trial": 2, "test_expected_responses": 1}
@@ -401,4 +404,4 @@ def load_csv(path: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
-__all__ = ["Case", "cases", "write_cohort", "load_csv", "FULL", "POINTS", "json"]
+__all__ = ["Case", "cases", "write_cohort", "load_csv", "FULL", "M1_WRITTEN", "POINTS", "json"]

@@ -161,3 +161,20 @@ def test_remote_functions_are_left_to_the_grader():
 
     proxy.__neuroai_remote__ = object()
     check_not_delegating(proxy, lib_spikes.poisson_spikes)
+
+
+def test_a_named_mistake_is_reported_before_the_generic_diagnoses():
+    # A wrong answer the test computed itself (here: a flipped leak, by hand) is named with
+    # the test's own words; one that is also the right answer is never claimed.
+    right, wrong = np.array([0.2, 0.1, 0.25]), np.array([0.2, 0.3, 0.15])
+    assert diagnose(wrong, right, mistakes={"the leak has the wrong sign": wrong}) == \
+        "the leak has the wrong sign"
+    assert diagnose(wrong, right) == ""  # not a constant factor: nothing claimed without it
+    assert diagnose(right, right, mistakes={"x": right}) == ""
+    # a specific description wins over the generic one for the same wrong value
+    assert diagnose(right / 1000, right, mistakes={"dt in seconds": right / 1000}) == \
+        "dt in seconds"
+    # and without a match the generic diagnoses still apply
+    assert "1000 times too small" in diagnose(right / 1000, right, mistakes={"x": wrong})
+    with pytest.raises(AssertionError, match="Likely mistake: the leak has the wrong sign"):
+        check_close("dv", wrong, right, mistakes={"the leak has the wrong sign": wrong})

@@ -47,7 +47,8 @@ def test_tutorial_anatomy(course, tid):
     check; the student version carries the Colab badge and the setup cell first."""
     (t,) = course.select([tid])
     src = notebooks.read_source(t.source)  # authoring marks become nbgrader metadata
-    tests = [c for c in src.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    tests = [c for c in src.cells if c.metadata.get("nbgrader", {}).get("grade")
+             and c.cell_type == "code"]  # (a written answer, markdown, is graded by hand)
     assert tests, f"{tid} has no graded test cells"
     for cell in tests:
         gid = cell.metadata["nbgrader"]["grade_id"]

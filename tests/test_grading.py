@@ -7,6 +7,7 @@ graded alone, and every hostile one gets 0 on the exercises it faked.
 
 import datetime as dt
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -16,7 +17,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from conftest import ROOT, copy_course
-from grading_corpus import FULL, M2_FULL, cases, load_csv, write_cohort
+from grading_corpus import FULL, M1_WRITTEN, M2_FULL, cases, load_csv, write_cohort
 
 from neuroai_course import similarity
 from neuroai_course.grade import Limits, grade
@@ -120,11 +121,13 @@ def test_faked_exercises_score_zero_with_a_reason(cohort):
 def test_feedback_shows_the_graders_messages_only(cohort):
     _, _, out, _, _, _ = cohort
     page = (out / "feedback" / "ana" / "M1T1_LIF.html").read_text()
-    assert f"{FULL:g} / {FULL:g}" in page and "matches the reference" in page
+    # the autograded points in full; the written answer (left as it came) scores 0
+    assert f"Score: <strong>{FULL:g} / {FULL + M1_WRITTEN:g}</strong>" in page
+    assert "matches the reference" in page
     page = (out / "feedback" / "ana" / "M2T2_Dopamine.html").read_text()
     assert f"{M2_FULL:g} / {M2_FULL:g}" in page
     page = (out / "feedback" / "ben" / "M1T1_LIF.html").read_text()
-    assert f"0 / {FULL:g}" in page and "NotImplementedError" in page
+    assert f"0 / {FULL + M1_WRITTEN:g}" in page and "NotImplementedError" in page
     page = (out / "feedback" / "jon" / "M1T1_LIF.html").read_text()
     assert "Hint:" in page  # the visible test's helpful message reaches the student
     for student in ("h-result", "h-tamper", "h-machine"):  # kernel output never shows
@@ -222,6 +225,10 @@ def test_cli_grade_prints_a_summary_and_rejects_bad_options(tmp_path):
     proc = subprocess.run(cli, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "1 files: 0 graded, 1 flagged, 0 failed" in proc.stdout
+    assert re.search(r"s wall, \d+ s CPU \(students' kernels", proc.stdout), proc.stdout
+    proc = subprocess.run([*cli, "--lms", "canvas", "--pattern", "(?P<student>.+)"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 1 and "give --lms or --pattern, not both" in proc.stderr
     proc = subprocess.run([*cli, "--workers", "0"], capture_output=True, text=True)
     assert proc.returncode == 1 and "workers must be at least 1, got 0" in proc.stderr
     proc = subprocess.run([*cli, "--deadline", "friday"], capture_output=True, text=True)
@@ -257,8 +264,15 @@ def test_honest_hand_ins_of_every_tutorial_are_graded_without_flags(tmp_path):
     totals = {(r["student"], r["tutorial"]): (float(r["total"]), float(r["max"]))
               for r in load_csv(tmp_path / "out" / "grades.csv")}
     assert len(totals) == 2 * len(course.tutorials())
+    # written answers wait for a hand grade: the autograded total is the maximum without them
+    written = {t.id: sum(c.metadata["nbgrader"]["points"]
+                         for c in notebooks.read_source(t.source).cells
+                         if c.cell_type == "markdown" and c.metadata.get("nbgrader", {})
+                         .get("grade")) for t in course.tutorials()}
+    assert sum(1 for v in written.values() if v) >= 3  # three tutorials have one
     for (student, tid), (total, top) in totals.items():
-        assert total == (top if student == "ann" else 0), (student, tid, total, top)
+        assert total == (top - written[tid] if student == "ann" else 0), (student, tid, total,
+                                                                          top)
 
 
 def test_the_output_folder_is_its_owners_only(cohort):

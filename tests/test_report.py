@@ -2,17 +2,20 @@
 here by hand, and the page in headless Chromium (no console error, every image loads, nothing
 fetched from elsewhere).
 
-The output folder: two tutorials, T1 (tests a: 2 points, b: 3 points) and T2 (test c: 1
-point); ana has full marks in both, ben has a only in T1 and no T2, cleo has nothing right.
-Expected by hand: T1 a full marks 2 of 3 hand-ins (67%), T1 b 1 of 3 (33%), T2 c 1 of 2
-(50%); ben misses T2; two failures of b whose messages differ only in numbers form one group
-of 2; the late and the crashed inputs are listed as flagged.
+The output folder: two tutorials, T1 (tests b: 3 points, then a: 2 points, in the notebook's
+order, which the workers' results follow) and T2 (test c: 1 point); ana has full marks in
+both, ben has a only in T1 and no T2, cleo has nothing right and left a as the stub.
+Expected by hand: T1 b full marks 1 of 3 (33%), T1 a 2 of 3 hand-ins (67%), 1 of 3 not
+attempted (33%), T2 c 1 of 2 (50%); ben misses T2; two failures of b whose messages differ
+only in numbers form one group of 2, shown whole; cleo's stub of a is no failure message;
+the late and the crashed inputs are listed as flagged.
 """
 
 from __future__ import annotations
 
 import base64
 import csv
+import html
 import json
 import re
 import subprocess
@@ -50,6 +53,12 @@ REPORT = [
 ]
 
 
+# A visible test's whole message (neuroai_core.checks.check_close), longer than 200 characters.
+MESSAGE_B = ("v_mV: 3 of 500 values differ from the reference; first at index (12): expected "
+             "{:g}, got {:g}.\nLikely mistake: your values are shifted one step later than "
+             "expected: an off-by-one in the time index (k against k + 1, or t - 1 against t)."
+             "\nHint: Which value does the trace hold in a step with a spike?")
+
 # grades.csv as `neuroai grade` writes it: one more column, the written answers of the row
 # still waiting for a hand grade (not an exercise)
 for _row in GRADES:
@@ -69,15 +78,15 @@ def out(tmp_path_factory) -> Path:
     _write_csv(folder / "grades.csv", GRADES)
     _write_csv(folder / "report.csv", REPORT)
     fig = RunFigures(workers=2, scheduler="tcp://10.0.0.1:8786")
-    results = {  # what the workers said of each hand-in
-        "ana/T1.ipynb": {"a": [2, 2], "b": [3, 3]},
-        "ben/T1.ipynb": {"a": [2, 2], "b": [0, 3]},
-        "cleo/T1.ipynb": {"a": [0, 2], "b": [0, 3]},
+    results = {  # what the workers said of each hand-in, in the notebook's order
+        "ana/T1.ipynb": {"b": [3, 3], "a": [2, 2]},
+        "ben/T1.ipynb": {"b": [0, 3], "a": [2, 2]},
+        "cleo/T1.ipynb": {"b": [0, 3], "a": [0, 2]},
         "ana/T2.ipynb": {"c": [1, 1]},
     }
-    messages = {"ben/T1.ipynb": {"b": "Traceback...\nv_mV: expected -65.0, got 3.5"},
-                "cleo/T1.ipynb": {"a": "NotImplementedError",
-                                  "b": "v_mV: expected -70.5, got 0"}}
+    messages = {"ben/T1.ipynb": {"b": MESSAGE_B.format(-65.0, 3.5)},
+                "cleo/T1.ipynb": {"a": "a raised NotImplementedError: ",
+                                  "b": MESSAGE_B.format(-70.5, 0)}}
     for row in REPORT[:4]:
         entry = SimpleNamespace(name=row["input"], tutorial=row["tutorial"],
                                 status=row["status"])
@@ -101,7 +110,7 @@ def _section(page: str, anchor: str) -> str:
 
 
 def test_message_groups_ignore_numbers():
-    assert message_key("x\nexpected 1.5, got -2e-3\n")[0] == "expected #, got #"
+    assert message_key("x\nexpected 1.5, got -2e-3\n")[0] == "x\nexpected #, got #"
     assert message_key("")[1] == "(no message)"
 
 
@@ -109,14 +118,18 @@ def test_cohort_page_content(out):
     page = (out / "cohort.html").read_text(encoding="utf-8")
     exercises = _section(page, "exercises")
     rows = re.findall(r"<tr><td>(T\d)</td><td>(\w)</td><td>([\d.]+)</td><td>(\d+)</td>"
-                      r"<td>(\d+%)</td>", exercises)
-    assert rows == [("T1", "a", "2", "3", "67%"), ("T1", "b", "3", "3", "33%"),
-                    ("T2", "c", "1", "2", "50%")], rows
+                      r"<td>(\d+%)</td><td>([^<]*)</td>", exercises)
+    assert rows == [("T1", "b", "3", "3", "33%", "0 (0%)"), ("T1", "a", "2", "3", "67%",
+                                                             "1 (33%)"),
+                    ("T2", "c", "1", "2", "50%", "0 (0%)")], rows
     assert "awaiting_hand_grading" not in exercises
+    assert "share with full marks" in exercises and "ifficulty" not in page
     failures = _section(page, "failures")
-    # ben's and cleo's failures of b differ only in numbers: one group of 2
-    assert "<td>T1</td><td>b</td><td>2</td><td>v_mV: expected -65.0, got 3.5</td>" in failures
-    assert "<td>T1</td><td>a</td><td>1</td><td>NotImplementedError</td>" in failures
+    # ben's and cleo's failures of b differ only in numbers: one group of 2, shown whole
+    shown = html.escape(MESSAGE_B.format(-65.0, 3.5), quote=False)
+    assert len(MESSAGE_B) > 200 and "Likely mistake: your values are shifted" in shown
+    assert f"<td>T1</td><td>b</td><td>2</td><td>{shown}</td>" in failures
+    assert "NotImplementedError" not in failures  # an untouched stub is not a failure
     flagged = _section(page, "flagged")
     assert "(3)" in flagged and "ben/T1.ipynb" in flagged and "cleo/T2.ipynb" in flagged
     assert "dan/notes.txt" in flagged and "ana/T1.ipynb" not in flagged
@@ -168,3 +181,26 @@ def test_cohort_page_in_chromium(out):
     finally:
         site.close()
         browser.close()
+
+
+def test_grades_csv_columns_follow_the_notebook_order(tmp_path):
+    import nbformat
+
+    from neuroai_course.grade import write_grades
+
+    def graded(gid):
+        cell = nbformat.v4.new_code_cell("pass")
+        cell.metadata["nbgrader"] = {"grade": True, "grade_id": gid, "points": 1}
+        return cell
+
+    (tmp_path / "source" / "T1").mkdir(parents=True)
+    # the notebook: test_zeta first, then test_alpha (not alphabetical)
+    nbformat.write(nbformat.v4.new_notebook(cells=[graded("test_zeta"), graded("test_alpha")]),
+                   tmp_path / "source" / "T1" / "T1.ipynb")
+    write_grades(tmp_path / "grades.csv", [{"student": "ana", "tutorial": "T1",
+                                            "test_alpha": "1", "test_zeta": "0", "extra": "1",
+                                            "total": "1", "max": "2",
+                                            "awaiting_hand_grading": "0"}])
+    header = (tmp_path / "grades.csv").read_text().splitlines()[0].split(",")
+    assert header == ["student", "tutorial", "test_zeta", "test_alpha", "extra", "total", "max",
+                      "awaiting_hand_grading"]
