@@ -48,6 +48,8 @@ def finalize(course: Course, out: Path, db: str | None = None) -> dict:
                       tutorial=tid, status=info.get("status", "graded"),
                       reason=info.get("reason", ""))
             result = {"scores": handgrade.code_scores(db, e),
+                      "order": [c.metadata["nbgrader"]["grade_id"] for c in nb.cells
+                                if (c.metadata.get("nbgrader") or {}).get("grade_id")],
                       "messages": info.get("messages", {}),
                       "hand": handgrade.exercise_hand_notes(db, e, nb)}
             answers = handgrade.hand_grades(db, e, nb)
@@ -59,7 +61,8 @@ def finalize(course: Course, out: Path, db: str | None = None) -> dict:
                     waiting.append((student, tid, a["grade_id"]))
             page = out / "feedback" / student / f"{tid}.html"
             page.parent.mkdir(parents=True, exist_ok=True)
-            page.write_text(grading.feedback_html(e, result, answers), encoding="utf-8")
+            page.write_text(grading.feedback_html(e, result, answers), encoding="utf-8",
+                            errors="replace")
             tids.add(tid)
             pages += 1
         grading.write_grades(out / "grades.csv", grading.gradebook_rows(db, sorted(tids)))

@@ -336,7 +336,10 @@ def feedback_html(e: Entry, result: dict, answers: list[dict] | None = None) -> 
     comment on the exercise and the scores set by hand, shown beside the test's score."""
     rows, total, best = [], 0.0, 0.0
     hand = result.get("hand", {})
-    for gid, (score, max_score) in sorted(result.get("scores", {}).items()):
+    scores = result.get("scores", {})
+    # notebook order: the grader's (its tests run in order), or ``result["order"]``
+    place = {g: i for i, g in enumerate(result.get("order", list(scores)))}
+    for gid, (score, max_score) in sorted(scores.items(), key=lambda kv: place.get(kv[0], 1e9)):
         total, best = total + score, best + max_score
         msg = result.get("messages", {}).get(gid, "") or "(no output)"
         mark = "ok" if score == max_score else "miss"

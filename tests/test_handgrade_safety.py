@@ -338,6 +338,17 @@ def test_feedback_page_shows_exercise_comments_and_changed_scores():
     assert not live(page).found  # the student's own text is escaped here too
 
 
+def test_feedback_lists_exercises_in_notebook_order():
+    """As the notebook has them (the grader's results come in that order; finalize passes the
+    graded notebook's order), not alphabetically."""
+    e = Entry(name="mal/T.ipynb", path=Path("x"), student="mal", tutorial="T")
+    scores = {"test_simulate": [3.0, 3.0], "test_euler": [2.0, 2.0]}
+    page = feedback_html(e, {"scores": scores})
+    assert page.index("test_simulate") < page.index("test_euler")
+    page = feedback_html(e, {"scores": scores, "order": ["test_euler", "test_simulate"]})
+    assert page.index("test_euler") < page.index("test_simulate")
+
+
 def test_formgrade_refuses_a_folder_that_is_not_a_grading_folder(tmp_path, capsys):
     from neuroai_course.cli import main
 
