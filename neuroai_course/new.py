@@ -65,6 +65,8 @@ Below, twenty neurons receive constant currents from 1 to 3 nA; the raster shows
 per neuron."""
 
 DEMO = """\
+# alt: raster of twenty LIF neurons over time (ms), one row per neuron from 1 nA (bottom) to
+# 3 nA (top) of constant input: the more input, the denser the row of spikes
 params = LIFParams()
 currents_nA = np.linspace(1.0, 3.0, 20)
 result = simulate_lif(params, currents_nA, t_ms=200.0 if FAST else 500.0, record_v=False)
@@ -135,6 +137,8 @@ The rates you estimate from a simulation agree with the exact f-I curve of the L
 (`lif_rate`, M1T1), up to the discreteness of a finite window:"""
 
 USE_CODE = """\
+# alt: firing rate (Hz) against input current (nA): the exact f-I curve as a line and the
+# rates counted in the simulation as dots, which lie on it
 measured = firing_rate(result.spikes, params.dt_ms)
 fig, ax = plt.subplots(figsize=(5.5, 3.5))
 ax.plot(currents_nA, lif_rate(params, currents_nA), "k-", label="exact f-I curve")
@@ -151,6 +155,8 @@ Move the slider: the input current of one neuron. Its voltage trace and rate cha
 website and under the autograder you see the figure at the default value."""
 
 EXPLORE = """\
+# alt: membrane voltage (mV) of one LIF neuron over 100 ms at the current the slider sets
+# (2 nA by default), climbing to threshold and resetting at each spike; the rate in the title
 def show(current_nA=2.0):
     run = simulate_lif(LIFParams(), np.array([current_nA]), t_ms=100.0)
     fig, ax = plt.subplots(figsize=(7, 3))
