@@ -70,7 +70,8 @@ ensure_venv() {
 # 'neuroai grade' refuses untrusted hand-ins.
 ensure_sandbox() {
   local missing=()
-  command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
+  local bwrap; bwrap="$(command -v bwrap 2>/dev/null || true)"
+  [ -n "$bwrap" ] && [ -f "$bwrap" ] && [ -x "$bwrap" ] || missing+=(bubblewrap)
   [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import seccomp' >/dev/null 2>&1 \
     || missing+=(python3-seccomp)
   [ ${#missing[@]} -eq 0 ] && return 0
