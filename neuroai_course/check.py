@@ -53,8 +53,6 @@ class CheckResult:
     autograde_wall_s: float = NAN
     problems: list[str] = field(default_factory=list)
     over_budget: list[str] = field(default_factory=list)
-    #: rules not yet enforced here (see ``rules.ALT_TEXT_WARN_ONLY``): printed, not failed
-    warnings: list[str] = field(default_factory=list)
     checked_at: str = ""
     cached: bool = False
 
@@ -176,11 +174,7 @@ def check_tutorial(course: Course, t: Tutorial, workdir: Path,
     if executed.is_file():
         ran = nbformat.read(executed, 4)
         res.problems += rules.figure_problems(ran, rel)
-        missing_alt = rules.alt_problems(ran, rel)
-        if rules.alt_text_required(t.id):
-            res.problems += missing_alt
-        else:
-            res.warnings += missing_alt
+        res.problems += rules.alt_problems(ran, rel)
     if res.run_cpu_s > run_budget_s:
         res.over_budget.insert(
             0, f"{rel}: ran in {res.run_cpu_s:.1f} s of CPU ({res.run_wall_s:.1f} s wall), "
@@ -331,5 +325,4 @@ def table(results: list[CheckResult]) -> str:
     for r in results:
         lines += [f"  {r.tutorial.id}: {p}" for p in r.problems]
         lines += [f"  {r.tutorial.id}: over budget: {p}" for p in r.over_budget]
-        lines += [f"  {r.tutorial.id}: warning: {p}" for p in r.warnings]
     return "\n".join(lines)

@@ -12,9 +12,7 @@
 - Every figure has alt text written by the author: a code cell that shows a figure starts
   with ``# alt: ...`` (continued on the comment lines right below it), saying what the
   figure shows (axes, units, what to see). The website gives it to each image of the cell
-  (a screen reader reads it instead of the image's file name). In the tutorials of
-  :data:`ALT_TEXT_WARN_ONLY` a missing alt text is a warning for now (other sessions edit
-  them); remove a tutorial from that set to make it an error there too.
+  (a screen reader reads it instead of the image's file name).
 - A model answer (a markdown cell whose first line is ``<!-- model answer -->``) is for
   instructors: :func:`strip_model_answers` removes it from what students get.
 
@@ -36,14 +34,6 @@ _FIGURE_TYPES = ("image/png", "image/svg+xml", "image/jpeg")
 ALT = re.compile(r"^#\s*alt\s*:\s*(?P<text>.*)$")
 #: Tutorials (by the id's first part) where a figure without alt text is a warning, not yet
 #: an error: those other sessions were editing when the rule came in.
-ALT_TEXT_WARN_ONLY = frozenset({"M2T4", "M3T1", "M3T3", "M4T4", "M4T5", "M5T2"})
-
-
-def alt_text_required(tutorial_id: str) -> bool:
-    """Whether a figure without alt text fails ``neuroai check`` for this tutorial."""
-    return tutorial_id.split("_")[0] not in ALT_TEXT_WARN_ONLY
-
-
 def _meta(cell) -> dict:
     return cell.get("metadata", {}).get("nbgrader", {}) or {}
 
