@@ -269,7 +269,7 @@ def _label(err: BaseException, source: str) -> str:
         tb = tb.tb_next
     if label:
         shape = "shape" in str(err).split(":", 1)[-1].split(".")[0]
-        return f"{label}: {'the shape' if shape else 'the values'} differ from the reference"
+        return f"{label}: {'the shape differs' if shape else 'the values differ'} from the reference"
     if line is not None:
         try:
             for node in ast.walk(ast.parse(source)):
