@@ -27,10 +27,8 @@ import contextlib
 import json
 import os
 import secrets
-import select
 import shutil
 import signal
-import struct
 import subprocess
 import sys
 import time
@@ -40,7 +38,7 @@ from pathlib import Path
 from neuroai_course.grading import sandbox
 from neuroai_course.grading.limits import Limits
 from neuroai_course.grading.sandbox import SANDBOX_UID, SandboxError
-from neuroai_course.grading.unprivileged import MAX_FRAME, write_frame
+from neuroai_course.grading.unprivileged import read_frame, write_frame
 
 GRADER_UID = int(os.environ.get("NEUROAI_GRADER_UID", "65533"))
 CGROUP_CONTROLLERS = ("memory", "pids", "cpu")
@@ -143,29 +141,15 @@ def _exposed_paths() -> list[str]:
     return sorted(paths)
 
 
-def _read_frame(fd: int, deadline: float) -> dict:
-    """One frame from the grader within ``deadline`` (monotonic), at most MAX_FRAME bytes."""
-
-    def exactly(n: int) -> bytes:
-        chunks, left = [], n
-        while left:
-            wait = deadline - time.monotonic()
-            if wait <= 0 or not select.select([fd], [], [], wait)[0]:
-                raise TimeoutError
-            chunk = os.read(fd, min(left, 1 << 20))
-            if not chunk:
-                raise EOFError
-            chunks.append(chunk)
-            left -= len(chunk)
-        return b"".join(chunks)
-
-    (size,) = struct.unpack(">Q", exactly(8))
-    if size > MAX_FRAME:
-        raise ValueError(f"a reply of {size} bytes")
-    value = json.loads(exactly(size))
-    if not isinstance(value, dict):
-        raise ValueError("a reply that is not a JSON object")
-    return value
+def log_tail(path: Path, lines: int) -> str:
+    """The last ``lines`` lines of a log (its last 4000 bytes), '' when there is none."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(max(0, os.fstat(f.fileno()).st_size - 4000))
+            text = f.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+    return "\n".join(text.strip().splitlines()[-lines:])
 
 
 class GraderProcess:
@@ -221,9 +205,9 @@ class GraderProcess:
                 if self.sandboxed:
                     raise SandboxError(f"the grader process's limits: {err}") from None
         try:
-            ready = _read_frame(self.rep, time.monotonic() + 300)
+            ready = read_frame(self.rep, deadline=time.monotonic() + 300)
         except (TimeoutError, EOFError, ValueError):
-            why = self._log_tail(f"{tag}.log")
+            why = log_tail(self.private / f"{tag}.log", 1)[:300] or "no message"
             self.close()
             raise SandboxError(f"the grader process did not start: {why}") from None
         if self.sandboxed and os.geteuid() == 0 and ready.get("uid") != uid:
@@ -232,14 +216,6 @@ class GraderProcess:
         # its start (imports) is counted once, with the first hand-in it grades
         self.startup_cpu = float(ready.get("cpu", 0.0))
 
-    def _log_tail(self, name: str) -> str:
-        try:
-            text = (self.private / name).read_text(errors="replace")
-        except OSError:
-            return "no message"
-        lines = text.strip().splitlines()
-        return lines[-1][:300] if lines else "no message"
-
     def request(self, payload: dict, seconds: float) -> dict:
         """Send one hand-in; return the grader's reply. Raises :class:`GraderLost`."""
         if self.proc is None or self.proc.poll() is not None:
@@ -247,7 +223,7 @@ class GraderProcess:
             self.start()
         try:
             write_frame(self.req, payload)
-            reply = _read_frame(self.rep, time.monotonic() + seconds)
+            reply = read_frame(self.rep, deadline=time.monotonic() + seconds)
             if isinstance(reply.get("grader_cpu_seconds"), (int, float)):
                 reply["grader_cpu_seconds"] += self.startup_cpu
                 self.startup_cpu = 0.0
@@ -305,6 +281,27 @@ def close_grader(private: str) -> None:
 # --- one hand-in -----------------------------------------------------------------------------
 
 
+def mount_scratch(folder: Path, options: str) -> None:
+    """As root: a size-limited tmpfs on ``folder``, an empty folder root made in a folder only
+    root writes; raises :class:`SandboxError` when it cannot be mounted."""
+    libc, call = sandbox.libc_mount()
+    try:
+        call(libc.mount(b"tmpfs", str(folder).encode(), b"tmpfs", MS_NOSUID | MS_NODEV,
+                        options.encode()), "mount")
+    except OSError as err:
+        raise SandboxError(f"cannot mount a size-limited scratch tmpfs ({err.strerror or err});"
+                           " the kernel's scratch would be unbounded") from None
+
+
+def unmount_scratch(folder: Path) -> None:
+    """Detach the tmpfs on ``folder`` without following a link, then remove the folder,
+    empty again: nothing the kernel wrote is opened, followed or deleted by root."""
+    libc, _ = sandbox.libc_mount()
+    libc.umount2(str(folder).encode(), MNT_DETACH | UMOUNT_NOFOLLOW)
+    with contextlib.suppress(OSError):
+        os.rmdir(folder)
+
+
 class Handin:
     """Root's preparations for one hand-in's kernel, and their removal."""
 
@@ -318,20 +315,14 @@ class Handin:
         self.cgroups: list[str] = []
         self.files: list[Path] = []
         self.proc: subprocess.Popen | None = None
+        self.log = self.private / f"{self.name}.log"  # the launcher's and bubblewrap's errors
 
     def prepare(self) -> dict:
         """Scratch, cgroups and connection file; return the connection info."""
         self.scratch.mkdir(mode=0o700)
         if self.sandboxed:
-            libc, call = sandbox.libc_mount()
-            opts = (f"size={self.limits.scratch_mb}m,mode=2710,uid={SANDBOX_UID},"
-                    f"gid={GRADER_UID}").encode()
-            try:
-                call(libc.mount(b"tmpfs", str(self.scratch).encode(), b"tmpfs",
-                                MS_NOSUID | MS_NODEV, opts), "cannot mount the scratch tmpfs")
-            except OSError as err:
-                raise SandboxError(f"{err.strerror or err}; the kernel's scratch would be "
-                                   "unbounded") from None
+            mount_scratch(self.scratch, f"size={self.limits.scratch_mb}m,mode=2710,"
+                                        f"uid={SANDBOX_UID},gid={GRADER_UID}")
             self.mounted = True
             self.cgroups = make_cgroups(self.name, self.limits.mem_mb + 1024,
                                         self.limits.nproc, one_cpu=True)
@@ -362,7 +353,6 @@ class Handin:
                                  self.job.get("seccomp"), unsandboxed=not self.sandboxed)
         spec_file = self.private / f"{self.name}.spec.json"
         self._write(spec_file, json.dumps(spec), 0o600, None)
-        self.log = self.private / f"{self.name}.log"
         self.files.append(self.log)
         with open(self.log, "wb") as log:
             self.proc = subprocess.Popen(
@@ -370,15 +360,6 @@ class Handin:
                  str(self.conn_file)], stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                 start_new_session=True, cwd=self.private)
         return self.proc.pid
-
-    def log_tail(self) -> str:
-        try:
-            with open(self.log, "rb") as f:
-                f.seek(max(0, os.fstat(f.fileno()).st_size - 4000))
-                text = f.read().decode("utf-8", "replace")
-        except (OSError, AttributeError):
-            return ""
-        return "\n".join(text.strip().splitlines()[-5:])
 
     def cleanup(self) -> str:
         """Kill the kernel, unmount and remove its scratch, remove root's files; return a
@@ -392,10 +373,7 @@ class Handin:
             with contextlib.suppress(Exception):
                 self.proc.wait(timeout=10)
         if self.mounted:
-            libc, _ = sandbox.libc_mount()
-            libc.umount2(str(self.scratch).encode(), MNT_DETACH | UMOUNT_NOFOLLOW)
-            with contextlib.suppress(OSError):
-                os.rmdir(self.scratch)  # the empty folder root made
+            unmount_scratch(self.scratch)
         elif not self.sandboxed:
             shutil.rmtree(self.scratch, ignore_errors=True)  # trusted notebooks only
         for path in self.files:
@@ -413,16 +391,11 @@ def check_limits(shared: Path, limits: Limits) -> None:
     probe = shared / "scratch" / name
     probe.mkdir(mode=0o700)
     try:
-        libc, call = sandbox.libc_mount()
-        try:
-            call(libc.mount(b"tmpfs", str(probe).encode(), b"tmpfs", MS_NOSUID | MS_NODEV,
-                            f"size={limits.scratch_mb}m".encode()), "mount")
-        except OSError as err:
-            raise SandboxError(f"cannot mount a size-limited scratch tmpfs "
-                               f"({err.strerror or err})") from None
-        libc.umount2(str(probe).encode(), MNT_DETACH | UMOUNT_NOFOLLOW)
-    finally:
+        mount_scratch(probe, f"size={limits.scratch_mb}m")
+    except SandboxError:
         os.rmdir(probe)
+        raise
+    unmount_scratch(probe)
 
 
 def _phases(job: dict) -> int:
@@ -447,13 +420,13 @@ def grade_handin(job: dict) -> dict:
                    + _phases(job) * (limits.tests_timeout_s + 30))
         result = grader_for(job).request(request, seconds)
         if result.get("error") and "kernel" in result["error"]:
-            result["log"] = hand.log_tail()
+            result["log"] = log_tail(hand.log, 5)
     except GraderLost as err:
         result = {"error": "" if err.timed_out else str(err),
                   **({"killed": str(err)} if err.timed_out else {})}
     except Exception as err:  # never raise into the pool: report
         detail = traceback.format_exception_only(type(err), err)[-1].strip()
-        result = {"error": f"grading failed: {detail[:300]}", "log": hand.log_tail()}
+        result = {"error": f"grading failed: {detail[:300]}", "log": log_tail(hand.log, 5)}
     finally:
         note = hand.cleanup()
     if note:

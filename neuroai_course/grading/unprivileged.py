@@ -26,6 +26,7 @@ import contextlib
 import io
 import json
 import os
+import select
 import struct
 import sys
 import time
@@ -51,9 +52,14 @@ def write_frame(fd: int, payload: dict) -> None:
         view = view[n:]
 
 
-def read_exactly(fd: int, n: int) -> bytes:
+def read_exactly(fd: int, n: int, deadline: float | None = None) -> bytes:
+    """``n`` bytes from ``fd``; with ``deadline`` (monotonic), ``TimeoutError`` past it."""
     chunks, left = [], n
     while left:
+        if deadline is not None:
+            wait = deadline - time.monotonic()
+            if wait <= 0 or not select.select([fd], [], [], wait)[0]:
+                raise TimeoutError("no frame before the deadline")
         chunk = os.read(fd, min(left, 1 << 20))
         if not chunk:
             raise EOFError("the other side closed the pipe")
@@ -62,11 +68,12 @@ def read_exactly(fd: int, n: int) -> bytes:
     return b"".join(chunks)
 
 
-def read_frame(fd: int, limit: int = MAX_FRAME) -> dict:
-    (size,) = struct.unpack(">Q", read_exactly(fd, 8))
+def read_frame(fd: int, limit: int = MAX_FRAME, deadline: float | None = None) -> dict:
+    """One frame: a JSON object of at most ``limit`` bytes (read within ``deadline``)."""
+    (size,) = struct.unpack(">Q", read_exactly(fd, 8, deadline))
     if size > limit:
         raise ValueError(f"a frame of {size} bytes, over the {limit} byte limit")
-    value = json.loads(read_exactly(fd, size))
+    value = json.loads(read_exactly(fd, size, deadline))
     if not isinstance(value, dict):
         raise ValueError("a frame must hold a JSON object")
     return value
@@ -269,7 +276,8 @@ def _label(err: BaseException, source: str) -> str:
         tb = tb.tb_next
     if label:
         shape = "shape" in str(err).split(":", 1)[-1].split(".")[0]
-        return f"{label}: {'the shape differs' if shape else 'the values differ'} from the reference"
+        what = "the shape differs" if shape else "the values differ"
+        return f"{label}: {what} from the reference"
     if line is not None:
         try:
             for node in ast.walk(ast.parse(source)):
