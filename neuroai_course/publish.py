@@ -43,6 +43,7 @@ import yaml
 from neuroai_course import notebooks, rules
 from neuroai_course.project import Course, CourseError
 from neuroai_course.release import decorate
+from neuroai_course.submissions import notebook_title
 
 MANIFEST = ".neuroai-published"
 #: Narrative pages for instructors only: their part of the table of contents, and pages
@@ -179,16 +180,6 @@ def student_page(text: str, old_url: str, url: str) -> str:
     return text.replace(old_url, url) if old_url else text
 
 
-def _title(nb) -> str:
-    """A notebook's title: the text of its first ``# `` heading."""
-    for cell in nb.cells:
-        if cell.cell_type == "markdown":
-            found = re.search(r"^#\s+(.+)$", cell.source, re.MULTILINE)
-            if found:
-                return found.group(1).strip()
-    return ""
-
-
 def student_readme(course: Course, url: str) -> bytes:
     """The public repository's README, written for students: the course in a paragraph
     (the first of ``book/intro.md``), each module's tutorials with their Colab links, how
@@ -210,7 +201,7 @@ def student_readme(course: Course, url: str) -> bytes:
         if t.module != module:
             module = t.module
             lines += ["", f"**{module.replace('_', ' ')}**", ""]
-        name = _title(nbformat.read(t.student, 4)) or t.id
+        name = notebook_title(nbformat.read(t.student, 4)) or t.id
         lines.append(f"- [{name}]({colab}/blob/{branch}/{t.rel}.ipynb)")
     lines += ["", "## Locally, in Jupyter", "",
               "With Python 3.10 or newer:", "", "```bash",

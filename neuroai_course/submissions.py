@@ -247,7 +247,8 @@ def _meta(cell) -> dict:
     return cell.get("metadata", {}).get("nbgrader", {}) or {}
 
 
-def _title(nb) -> str:
+def notebook_title(nb) -> str:
+    """A notebook's title: the text of its first ``# `` heading ('' when it has none)."""
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             m = re.search(r"^#\s+(.+)$", cell.source, re.MULTILINE)
@@ -269,13 +270,13 @@ class Fingerprint:
     def of(cls, tutorial: str, nb) -> Fingerprint:
         ids = {_meta(c)["grade_id"] for c in nb.cells if _meta(c).get("grade_id")}
         funcs = {f for c in nb.cells if _meta(c).get("solution") for f in DEF.findall(c.source)}
-        return cls(tutorial, frozenset(ids), frozenset(funcs), _title(nb))
+        return cls(tutorial, frozenset(ids), frozenset(funcs), notebook_title(nb))
 
     def score(self, nb) -> int:
         ids = {_meta(c).get("grade_id") for c in nb.cells}
         funcs = {f for c in nb.cells if c.cell_type == "code" for f in DEF.findall(c.source)}
         return (len(self.grade_ids & ids) + 2 * len(self.functions & funcs)
-                + 3 * (bool(self.title) and _title(nb) == self.title))
+                + 3 * (bool(self.title) and notebook_title(nb) == self.title))
 
 
 def identify(entry: Entry, prints: list[Fingerprint], expected: str | None) -> None:
