@@ -13,7 +13,10 @@ nobody edits nbgrader's metadata by hand:
     between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS`` (removed from the
     student version, restored by the autograder). Its id is ``test_<exercise id>``.
 ``# reference: neuroai_core.module.function`` (a line anywhere in a test cell)
-    The library function the exercise re-implements (``none`` when there is none). Under
+    The library function the exercise re-implements (several separated by commas; ``none``
+    when there is none). The tools move it into the cell's metadata
+    (``metadata.neuroai.references``, read by :func:`references`) and out of the source, so
+    neither the test a student sees nor the student version names the answer. Under
     grading it is unavailable to the student's code, and the whole test cell runs in the
     grader's process, calling the student's functions in their kernel (see the authoring
     guide, ``book/authoring.md``).
@@ -44,6 +47,8 @@ TEST = re.compile(
 )
 ANSWER = re.compile(r"^<!--\s*answer\s*:\s*(?P<points>\S+)\s+points?\s*-->\s*$", re.IGNORECASE)
 # A first line that looks like a mark but is not one (a typo) is reported, not ignored.
+REFERENCE = re.compile(r"^[ \t]*#[ \t]*reference[ \t]*:[ \t]*(?P<refs>.+?)[ \t]*(?:\n|$)",
+                       re.IGNORECASE | re.MULTILINE)
 NEAR_MISS = re.compile(r"^(#\s*(exercise|test)\s*:|<!--\s*answer\b)", re.IGNORECASE)
 DEF = re.compile(rf"^def\s+({_ID})\s*\(", re.MULTILINE)
 
@@ -55,6 +60,29 @@ ANSWER_HELP = "'<!-- answer: 1 point -->'"
 def grade_meta(cell) -> dict:
     """A cell's nbgrader metadata ({} when it has none)."""
     return cell.get("metadata", {}).get("nbgrader", {}) or {}
+
+
+def references(cell) -> list[str]:
+    """The dotted library functions a test cell's exercise re-implements, from the cell's
+    metadata (``[]`` for none, or for a cell that declares nothing: see
+    :func:`declares_references`)."""
+    return list(cell.get("metadata", {}).get("neuroai", {}).get("references", []) or [])
+
+
+def declares_references(cell) -> bool:
+    """True when a test cell says what its exercise re-implements (possibly nothing)."""
+    return "references" in (cell.get("metadata", {}).get("neuroai", {}) or {})
+
+
+def _move_references(cell) -> None:
+    """Move a test cell's ``# reference:`` lines into its metadata, out of its source."""
+    found = list(REFERENCE.finditer(cell.source))
+    if not found:
+        return
+    refs = [r.strip() for m in found for r in m.group("refs").split(",")]
+    refs = [r for r in refs if r and r.lower() != "none"]
+    cell.metadata.setdefault("neuroai", {})["references"] = refs
+    cell.source = REFERENCE.sub("", cell.source)
 
 
 def _points(text: str, where: str, example: str) -> float:
@@ -148,6 +176,8 @@ def apply_marks(nb: nbformat.NotebookNode, label: str | Path) -> nbformat.Notebo
                               f"{EXERCISE_HELP}, {TEST_HELP} or {ANSWER_HELP}")
         # Regions in a cell of the wrong kind, marked or made with the toolbar alike.
         meta = grade_meta(cell)
+        if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
+            _move_references(cell)
         if SOLUTION_BEGIN in src and not meta.get("solution"):
             raise CourseError(f"{where} has '{SOLUTION_BEGIN}' but is not an exercise; "
                               f"start the cell with {EXERCISE_HELP}")

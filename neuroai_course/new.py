@@ -121,15 +121,15 @@ toy[[1, 5], 0] = True  # 2 spikes in 10 ms: 200 Hz
 toy[3, 2] = True       # 1 spike in 10 ms: 100 Hz
 check_close("firing_rate(toy, dt_ms=1.0) in Hz", firing_rate(toy, 1.0),
             np.array([200.0, 0.0, 100.0]),
-            hint="Count each neuron's spikes (sum over axis 0) and divide by the duration "
-                 "in seconds: n_steps * dt_ms / 1000.")
+            hint="A rate is a count per unit of time: which unit does Hz ask for, and "
+                 "which unit is dt_ms in?")
 ### BEGIN HIDDEN TESTS
 # Against the library's reference on a random train, and the unit of dt (ms, not s).
 train = np.random.default_rng(7).random((400, 5)) < 0.02
 check_close("firing_rate(train, dt_ms=0.5)", firing_rate(train, 0.5),
-            lib_spikes.firing_rates(train, 0.5), hint="Divide by n_steps * dt_ms / 1000.")
+            lib_spikes.firing_rates(train, 0.5), hint="dt_ms is in ms; a rate in Hz counts per s.")
 check_close("firing_rate(train, dt_ms=2.0)", firing_rate(train, 2.0),
-            lib_spikes.firing_rates(train, 2.0), hint="Divide by n_steps * dt_ms / 1000.")
+            lib_spikes.firing_rates(train, 2.0), hint="dt_ms is in ms; a rate in Hz counts per s.")
 ### END HIDDEN TESTS'''
 
 USE = """\

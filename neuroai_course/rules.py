@@ -25,10 +25,11 @@ from __future__ import annotations
 import ast
 import re
 
+from neuroai_course import authoring
+
 MIN_FIGURES = 3
 MAX_FIGURES_BETWEEN_CHECKS = 4
 MODEL_ANSWER = re.compile(r"^\s*<!--\s*model answer\s*-->", re.IGNORECASE)
-REFERENCE = re.compile(r"^#\s*reference:\s*(?P<refs>.+?)\s*$", re.MULTILINE)
 _DEF = re.compile(r"^def\s+([A-Za-z_]\w*)\s*\(", re.MULTILINE)
 _FIGURE_TYPES = ("image/png", "image/svg+xml", "image/jpeg")
 ALT = re.compile(r"^#\s*alt\s*:\s*(?P<text>.*)$")
@@ -58,14 +59,10 @@ def strip_model_answers(nb):
     return nb
 
 
-def references(source: str) -> list[str]:
-    """The dotted references named by a test cell's ``# reference:`` line (``[]`` for none)."""
-    found = REFERENCE.search(source)
-    if not found:
-        return []
-    refs = [r.strip() for r in found.group("refs").split(",") if r.strip()]
-    return [r for r in refs if r.lower() != "none"]
-
+def references(cell) -> list[str]:
+    """The dotted references of a test cell, kept in its metadata by the tools (``[]`` for
+    none): see :func:`neuroai_course.authoring.references`."""
+    return authoring.references(cell)
 
 def _bare_imports(source: str) -> set[str]:
     """Names imported bare by ``from package import name [as alias]`` (the original names)."""
@@ -85,10 +82,11 @@ def _bare_imports(source: str) -> set[str]:
 
 
 def reference_line_problems(nb, label) -> list[str]:
-    """Every test cell has a ``# reference:`` line."""
+    """Every test cell says what its exercise re-implements (a ``# reference:`` line, which
+    the tools move into the cell's metadata)."""
     return [f"{label}: cell {i + 1} ({_meta(c).get('grade_id')}) has no '# reference: ...' "
             "line naming the library function its exercise re-implements (or 'none')"
-            for i, c in enumerate(nb.cells) if _is_test(c) and not REFERENCE.search(c.source)]
+            for i, c in enumerate(nb.cells) if _is_test(c) and not authoring.declares_references(c)]
 
 
 def bare_reference_problems(nb, label) -> list[str]:
@@ -99,7 +97,7 @@ def bare_reference_problems(nb, label) -> list[str]:
     for t, test in enumerate(cells):
         if not _is_test(test):
             continue
-        names = {ref.rpartition(".")[2] for ref in references(test.source)}
+        names = {ref.rpartition(".")[2] for ref in references(test)}
         if not names:
             continue
         exercise = max((i for i in range(t) if _is_exercise(cells[i])), default=t)

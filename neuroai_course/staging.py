@@ -24,7 +24,7 @@ from pathlib import Path
 import nbformat
 import psutil
 
-from neuroai_course import notebooks, tripwire
+from neuroai_course import authoring, notebooks, tripwire
 from neuroai_course.grading import privileged, sandbox
 from neuroai_course.grading.limits import Limits
 from neuroai_course.nbgrader_ops import Workspace
@@ -62,8 +62,8 @@ def make_plan(tid: str, source, shared: Path) -> Plan:
         if meta.get("grade"):
             tests.append({"grade_id": meta["grade_id"], "points": float(meta.get("points", 0)),
                           "source": c.source, "exercise": last,
-                          "references": tripwire.references(c.source)})
-    refs = sorted({r for t in tests for r in tripwire.references(t["source"])})
+                          "references": authoring.references(c)})
+    refs = sorted({r for t in tests for r in t["references"]})
     package = Path(neuroai_core.__path__[0]).resolve()
     try:
         staged = tripwire.stage(package, refs, shared / f"library-{tid}", sandbox.LIBRARY)

@@ -1,7 +1,8 @@
 """A copy of ``neuroai_core`` for the sandbox, without the references of the exercises.
 
-Each test cell names the library function its exercise re-implements (a comment line
-``# reference: neuroai_core.neurons.lif.lif_rate``). While a tutorial is graded, the
+Each test cell names the library function its exercise re-implements (a line
+``# reference: neuroai_core.neurons.lif.lif_rate`` that the tools keep in the cell's metadata:
+:func:`neuroai_course.authoring.references`). While a tutorial is graded, the
 sandboxed kernel imports ``neuroai_core`` from a copy in which those functions raise
 ``NeuroaiReferenceUnavailable`` instead of computing anything: the copy holds no other
 version of them (sources only, no bytecode caches), so an answer that calls the reference,
@@ -14,27 +15,14 @@ from __future__ import annotations
 import ast
 import compileall
 import hashlib
-import re
 import shutil
 from pathlib import Path
 
-REFERENCE_LINE = re.compile(r"^\s*#\s*reference\s*:\s*(?P<refs>.+?)\s*$", re.MULTILINE)
 ERROR_CLASS = "NeuroaiReferenceUnavailable"
 
 
 class TripwireError(ValueError):
     """A ``# reference:`` line names something that is not in ``neuroai_core``."""
-
-
-def references(test_source: str) -> list[str]:
-    """The dotted references a test cell declares (``[]`` for ``# reference: none``)."""
-    refs = []
-    for match in REFERENCE_LINE.finditer(test_source):
-        for item in match.group("refs").split(","):
-            item = item.strip()
-            if item and item.lower() != "none":
-                refs.append(item)
-    return refs
 
 
 def _split(ref: str, package_root: Path) -> tuple[Path, list[str]]:

@@ -25,13 +25,16 @@ import pytest
 import torch
 
 from neuroai_core import checks
+from neuroai_course import authoring
 from tests.exercise_answers import ANSWERS
 
 matplotlib.use("Agg")
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = {p.stem: p for p in sorted(ROOT.glob("solutions/*/*.ipynb"))}
 DEF = re.compile(r"^def\s+([A-Za-z_]\w*)\s*\(", re.MULTILINE)
-REFERENCE = re.compile(r"^#\s*reference:\s*(.+)$", re.MULTILINE)
+
+
+REFS: dict = {}  # (tutorial, test id) -> the references kept in the test cell's metadata
 
 
 def _read(tid):
@@ -47,6 +50,8 @@ def _read(tid):
             exercises.append(cell.source)
         elif meta.get("grade"):
             tests.append((meta["grade_id"], cell.source))
+            REFS[(tid, meta["grade_id"])] = authoring.references(cell) \
+                if authoring.declares_references(cell) else None
         elif not exercises:
             setup.append(cell.source)
     return setup, exercises, tests
@@ -127,13 +132,10 @@ def test_test_cell_accepts_a_correct_answer_under_grading(tid, gid, answer, solu
 
 @pytest.mark.parametrize("tid, gid", CASES, ids=[f"{t}-{g}" for t, g in CASES])
 def test_test_cell_names_its_reference(tid, gid):
-    source = dict(_read(tid)[2])[gid]
-    found = REFERENCE.findall(source)
-    assert found, f"{tid} {gid}: no '# reference:' line"
-    for ref in ",".join(found).split(","):
-        ref = ref.strip()
-        if ref in ("none", ""):
-            continue
+    _read(tid)
+    found = REFS[(tid, gid)]
+    assert found is not None, f"{tid} {gid}: no '# reference:' line"
+    for ref in found:
         import importlib
 
         module, _, attr = ref.rpartition(".")

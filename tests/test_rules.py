@@ -2,7 +2,7 @@
 
 import nbformat
 
-from neuroai_course import rules
+from neuroai_course import authoring, rules
 from neuroai_course.book import model_answer_cell
 
 GRADE = {"grade": True, "solution": False, "grade_id": "test_rate", "points": 1}
@@ -17,6 +17,8 @@ def _nb(*cells):
                 else nbformat.v4.new_markdown_cell(src))
         if meta:
             cell.metadata["nbgrader"] = dict(meta)
+        if meta and meta.get("grade") and kind == "code":  # as the tools read a source
+            authoring._move_references(cell)
         out.append(cell)
     nb.cells = out
     return nb
@@ -55,8 +57,15 @@ def test_a_test_cell_without_reference_line_is_named():
              ("code", "assert rate(1) == 1", GRADE))
     [problem] = rules.reference_line_problems(nb, "nb")
     assert "test_rate" in problem and "# reference:" in problem
-    assert rules.references("# reference: none\n") == []
-    assert rules.references("# reference: a.b.c, a.d\n") == ["a.b.c", "a.d"]
+
+
+
+def test_reference_lines_move_into_the_metadata_and_out_of_the_source():
+    none, two = _nb(("code", "# reference: none\nassert 1", GRADE),
+                    ("code", "x = 1\n  # Reference: a.b.c, a.d  \nassert x", GRADE)).cells
+    assert rules.references(none) == [] and authoring.declares_references(none)
+    assert rules.references(two) == ["a.b.c", "a.d"]
+    assert none.source == "assert 1" and two.source == "x = 1\nassert x"
 
 
 def test_figures_are_counted_from_image_outputs():
