@@ -47,6 +47,15 @@ from neuroai_course.grade import grade  # noqa: E402
 from neuroai_course.grading.sandbox import kernel_env  # noqa: E402
 from neuroai_course.kernels import KernelCPU  # noqa: E402
 
+#: The CPU of a graded hand-in by phase (``neuroai_course.grade.Summary.cpu_phases``): the
+#: kernel's start (interpreter and ipykernel, until it answers), its cells with an import
+#: statement, its other cells, its share of the tests (the student's functions and its
+#: half of the channel); the grader process's share of the cells and of the tests (the
+#: tests' own code and its half of the channel); the grading worker's set-up (scratch,
+#: cgroups, starting the sandbox) and clean-up.
+PHASES = ("kernel_start", "kernel_imports", "kernel_cells", "kernel_tests", "grader_cells",
+          "grader_tests", "worker_setup", "worker_cleanup")
+
 
 def cohort(course_root: Path, n: int) -> list[Case]:
     honest = [c for c in cases(course_root, course_root / "out")
@@ -141,6 +150,9 @@ def main() -> None:
                          "kernel_cpu_s": round(summary.kernel_cpu_s / args.n, 2),
                          "worker_cpu_s": round(summary.worker_cpu_s / args.n, 2),
                          "client_cpu_s": round(summary.client_cpu_s / args.n, 2),
+                         # where one hand-in's CPU goes (see PHASES)
+                         "phases": {k: round(summary.cpu_phases.get(k, 0.0) / args.n, 3)
+                                    for k in PHASES},
                          "overhead_cpu_s": round((summary.kernel_cpu_s + summary.worker_cpu_s
                                                   + summary.client_cpu_s) / args.n - own_cpu,
                                                  2)})
@@ -152,6 +164,8 @@ def main() -> None:
             print(f"{r['cluster']:>8} {r['workers']:>7} {r['submissions']:>5} {r['wall_s']:>7} "
                   f"{r['per_minute']:>9} {r['kernel_cpu_s']:>7} {r['worker_cpu_s']:>7} "
                   f"{r['client_cpu_s']:>7} {r['overhead_cpu_s']:>9}")
+        print("CPU s per hand-in by phase (1 local worker): " + ", ".join(
+            f"{k} {v}" for k, v in rows[0]["phases"].items()))
         speedup = rows[0]["wall_s"] / rows[1]["wall_s"]
         print(f"speed-up 1 -> 2 workers: {speedup:.2f}x wall (load average "
               f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs); fixed overhead per hand-in "

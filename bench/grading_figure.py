@@ -29,11 +29,20 @@ def figure(data: dict, path: Path) -> None:
     ax1.set_xlabel("cluster and workers")
     ax1.set_ylabel("submissions graded per minute")
     one = next(r for r in runs if r["workers"] == 1)
-    parts = [("notebook alone", data["notebook_alone_cpu_s"]), ("graded: kernel",
-             one["kernel_cpu_s"]), ("worker", one["worker_cpu_s"]), ("client", one["client_cpu_s"])]
-    ax2.bar([p[0] for p in parts], [p[1] for p in parts], color=["C2", "C0", "C3", "C1"])
-    ax2.set_ylabel("CPU seconds per hand-in (1 worker)")
-    ax2.tick_params(axis="x", labelsize=7)
+    phases = one.get("phases") or {}
+    # one stacked bar: the graded hand-in's CPU by phase (the rest of the worker's and the
+    # client's CPU on top), beside the notebook executed alone
+    parts = [(k.replace("_", " "), v) for k, v in phases.items()]
+    rest_worker = one["worker_cpu_s"] - sum(v for k, v in phases.items()
+                                            if not k.startswith("kernel"))
+    parts += [("worker, other", max(rest_worker, 0.0)), ("client", one["client_cpu_s"])]
+    bottom = 0.0
+    for i, (label, value) in enumerate(parts):
+        ax2.bar(["graded (1 worker)"], [value], bottom=bottom, color=f"C{i % 10}", label=label)
+        bottom += value
+    ax2.bar(["notebook alone"], [data["notebook_alone_cpu_s"]], color="0.6")
+    ax2.set_ylabel("CPU seconds per hand-in")
+    ax2.legend(fontsize=6, loc="upper right")
     m = data["machine"]
     fig.suptitle(f"Grading throughput ({runs[0]['submissions']} submissions)\n"
                  f"{m.get('cpus')} cores, {m.get('platform', '')[:40]}, {data['date']}",
@@ -55,6 +64,10 @@ def main() -> None:
                                       ("worker_cpu_s", "worker CPU s"),
                                       ("client_cpu_s", "client CPU s"),
                                       ("overhead_cpu_s", "overhead CPU s")]))
+    for r in data["runs"]:
+        if r.get("phases"):
+            print(f"{r['cluster']} {r['workers']}: " + ", ".join(
+                f"{k} {v}" for k, v in r["phases"].items()))
     print(f"notebook alone {data['notebook_alone_cpu_s']} CPU s; overhead per hand-in "
           f"{data['overhead_cpu_s']} CPU s; speed-up 1 -> 2 workers {data['speedup_1_to_2']}")
     figure(data, args.figure)

@@ -314,6 +314,33 @@ def build_section(quiet: dict | None, busy: dict | None) -> list[str]:
     return out
 
 
+PHASE_NAMES = {
+    "kernel_start": "kernel: start (interpreter, ipykernel)",
+    "kernel_imports": "kernel: cells with imports",
+    "kernel_cells": "kernel: other cells",
+    "kernel_tests": "kernel: the student's functions under the tests, and the channel",
+    "grader_cells": "grader process: sending the cells",
+    "grader_tests": "grader process: the tests' own code, and the channel",
+    "worker_setup": "grading worker: scratch, cgroups, starting the sandbox",
+    "worker_cleanup": "grading worker: clean-up",
+}
+
+
+def _phase_table(d: dict) -> list[str]:
+    """Where one graded hand-in's CPU goes, by phase, at each cluster size."""
+    runs = [r for r in d["runs"] if r.get("phases")]
+    if not runs:
+        return []
+    heads = " | ".join(f"{r.get('cluster', 'local')} {r['workers']}" for r in runs)
+    out = ["Where a graded hand-in's CPU goes, in CPU seconds per hand-in (the client's and "
+           "the rest of the worker's share are in the table above):", "",
+           f"| phase | {heads} |", "| --- |" + " ---: |" * len(runs)]
+    for key, name in PHASE_NAMES.items():
+        out.append(f"| {name} | " + " | ".join(f"{r['phases'].get(key, 0.0):.3f}"
+                                                for r in runs) + " |")
+    return out + [""]
+
+
 def grading_section(d: dict | None) -> list[str]:
     out = ["## 4. Grading", ""]
     if d is None or "overhead_cpu_s" not in d:
@@ -345,6 +372,7 @@ def grading_section(d: dict | None) -> list[str]:
             f"{one['worker_cpu_s'] + one['client_cpu_s']:.2f} s. Two workers finished "
             f"{d['speedup_1_to_2']} times as fast as one (wall clock: meaningful only on an "
             "otherwise idle machine).", "",
+            *_phase_table(d),
             "```{figure} _static/performance/grading.png", ":alt: grading throughput", "",
             f"Grading throughput and the CPU cost of one hand-in ({d['date']}).", "```", ""]
     return out

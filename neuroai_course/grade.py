@@ -69,6 +69,10 @@ class Summary:
     worker_cpu_s: float = 0.0
     client_cpu_s: float = 0.0
     retried: list[str] = field(default_factory=list)  # inputs graded again (worker lost)
+    #: the same CPU by phase, summed over hand-ins (``kernel_start``, ``kernel_imports``,
+    #: ``kernel_cells``, ``kernel_tests``, ``grader_*``, ``worker_setup``, ``worker_cleanup``:
+    #: see :func:`neuroai_course.grading.unprivileged.grade`)
+    cpu_phases: dict = field(default_factory=dict)
 
     def count(self, *statuses: str) -> int:
         return sum(e.status in statuses for e in self.entries)
@@ -191,20 +195,50 @@ class Grader(Stage):
         super().__init__(course, limits, unsandboxed, why_unsafe)
         self.workers, self.scheduler, self.security = workers, scheduler, security
         self.pool = None
+        self._starting = None  # (thread, [error]) while the pool starts beside the set-up
+
+    def start_pool(self) -> None:
+        """Start the Dask cluster (or connect to ``scheduler``) in a thread, so that its
+        worker processes start while this process prepares the tutorials; :meth:`run`
+        waits for it."""
+        import threading
+
+        from neuroai_course.cluster import Pool
+
+        if self.pool is not None or self._starting is not None:
+            return
+        pool = Pool(self.workers, self.scheduler,
+                    None if self.scheduler else str(self.course.root), security=self.security)
+        errors: list[BaseException] = []
+
+        def start() -> None:
+            try:
+                pool.start()
+            except BaseException as err:  # raised again by _wait_pool, in this thread
+                errors.append(err)
+
+        thread = threading.Thread(target=start, name="neuroai-pool-start", daemon=True)
+        self.pool, self._starting = pool, (thread, errors)
+        thread.start()
+
+    def _wait_pool(self) -> None:
+        if self._starting is None:
+            return
+        thread, errors = self._starting
+        thread.join()
+        self._starting = None
+        if errors:
+            self.pool = None
+            raise errors[0]
 
     def run(self, jobs: list[dict]):
         """Grade ``jobs`` on the Dask workers (local or ``scheduler``'s), after checking
         that every worker has the same course; yield ``(index, result)`` as each finishes,
         each index once."""
-        from neuroai_course.cluster import Pool
-
         if not jobs:
             return
-        if self.pool is None:
-            self.pool = Pool(self.workers, self.scheduler,
-                             None if self.scheduler else str(self.course.root),
-                             security=self.security)
-            self.pool.start()
+        self.start_pool()
+        self._wait_pool()
         expected = {}
         for tid in sorted({j["tutorial"] for j in jobs}):
             self.prepare(tid)
@@ -220,6 +254,10 @@ class Grader(Stage):
         return self.pool.retried() if self.pool is not None else {}
 
     def close(self) -> None:
+        try:
+            self._wait_pool()
+        except Exception:  # the run already failed or ends: close what started
+            pass
         if self.pool is not None:
             self.pool.close()
             self.pool = None
@@ -437,6 +475,10 @@ def _finish(e: Entry, result: dict, grader: Grader, db: str, out: Path,
     its notebook for hand grading."""
     summary.kernel_cpu_s += _number(result.get("kernel_cpu_seconds"))
     summary.worker_cpu_s += _number(result.get("worker_cpu_seconds"))
+    phases = result.get("cpu") if isinstance(result.get("cpu"), dict) else {}
+    for key, value in phases.items():
+        if isinstance(key, str):
+            summary.cpu_phases[key] = summary.cpu_phases.get(key, 0.0) + _number(value)
     _judge(e, result, deadline)
     figures.add(e, result)
     release = grader.releases[e.tutorial]
@@ -513,6 +555,8 @@ def grade(course: Course, submissions: Path, out: Path, tutorial: str | None = N
             identify(e, prints, tutorial)
         _latest_only(entries)
         todo = [e for e in entries if e.status == "pending"]
+        if todo:
+            grader.start_pool()  # its workers start while the tutorials are prepared here
         for tid in sorted({e.tutorial for e in todo}):
             grader.prepare(tid, db)
         jobs, run = [], uuid.uuid4().hex[:8]

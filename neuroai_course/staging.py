@@ -25,7 +25,7 @@ import nbformat
 import psutil
 
 from neuroai_course import authoring, notebooks, tripwire
-from neuroai_course.grading import privileged, sandbox
+from neuroai_course.grading import bytecode, privileged, sandbox
 from neuroai_course.grading.limits import Limits
 from neuroai_course.nbgrader_ops import Workspace
 from neuroai_course.project import Course, CourseError
@@ -160,6 +160,9 @@ class Stage:
                               student_version(self.course, t, Workspace(self.work / "rel" / tid),
                                               source))
         self.plans[tid] = make_plan(tid, source, self.shared)
+        bytecode.ensure(bytecode.import_lines(source), sandbox.site_packages())
+        if not (self.shared / "mpl").exists():
+            sandbox.copy_font_cache(self.shared / "mpl")
         if db is None:
             return
         master = Workspace(self.work / "master" / tid, db_url=db)
@@ -191,7 +194,8 @@ class Stage:
         return {**job, "private": str(self.work), "shared": str(self.shared),
                 "scratch_root": str(self.shared / "scratch"),
                 "seccomp": str(self.seccomp) if self.seccomp else None,
-                "binds": self.plans[job["tutorial"]].binds}
+                "binds": [*self.plans[job["tutorial"]].binds,
+                          [str(self.shared / "mpl"), sandbox.FONT_CACHE]]}
 
     def close(self) -> None:
         privileged.close_grader(str(self.work))

@@ -89,3 +89,51 @@ def test_closing_a_grader_unmounts_what_a_killed_worker_left():
     finally:  # on failure, leave no mount behind either
         if _mounted(point):
             subprocess.run(["umount", "-l", str(point)])
+
+
+def test_the_gradebook_schema_head_read_in_process_is_the_one_alembic_prints():
+    # Expected value: nbgrader's own way, the ``alembic heads`` console script in a process.
+    import nbgrader.api
+
+    from neuroai_course import nbgrader_ops
+
+    nbgrader_ops.scripts_on_path()
+    from nbgrader.dbutil import _temp_alembic_ini
+
+    with _temp_alembic_ini("sqlite:///gradebook.db") as ini:
+        out = subprocess.run(["alembic", "-c", ini, "heads"], capture_output=True, text=True,
+                             check=True).stdout
+    assert nbgrader_ops.alembic_head() == out.split()[0]
+    assert nbgrader.api.get_alembic_version is nbgrader_ops.alembic_head
+
+
+def test_bytecode_pass_imports_the_sources_imports_once_and_writes_their_bytecode(tmp_path):
+    import nbformat
+
+    from neuroai_course.grading import bytecode
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import json\nfrom pkg_x import y as z\nx = 1"),
+                nbformat.v4.new_code_cell("import hidden_only"),
+                nbformat.v4.new_code_cell("%matplotlib inline\nimport nope")]
+    nb.cells[1].metadata["nbgrader"] = {"grade": True}  # a test cell: not the kernel's
+    assert bytecode.import_lines(nb) == ["import json", "from pkg_x import y as z"]
+    # A module of our own, never compiled, imported by the pass: its bytecode appears.
+    pkg = tmp_path / "site"
+    pkg.mkdir()
+    (pkg / "tiny_mod.py").write_text("VALUE = 3\n")
+    env_path = os.environ.get("PYTHONPATH", "")
+    os.environ["PYTHONPATH"] = f"{pkg}{os.pathsep}{env_path}" if env_path else str(pkg)
+    try:
+        stamps = tmp_path / "stamps"
+        assert bytecode.ensure(["import tiny_mod", "import missing_mod_xyz"], [str(pkg)],
+                               stamps=stamps)
+        assert list((pkg / "__pycache__").glob("tiny_mod.*.pyc"))
+        assert len(list(stamps.iterdir())) == 1
+        assert not bytecode.ensure(["import tiny_mod", "import missing_mod_xyz"], [str(pkg)],
+                                   stamps=stamps)  # done: the stamp says so
+    finally:
+        if env_path:
+            os.environ["PYTHONPATH"] = env_path
+        else:
+            del os.environ["PYTHONPATH"]

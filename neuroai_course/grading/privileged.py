@@ -418,7 +418,10 @@ def grade_handin(job: dict) -> dict:
                    "pid": pid}
         seconds = (limits.submission_timeout_s + 150
                    + _phases(job) * (limits.tests_timeout_s + 30))
+        setup_cpu = time.process_time() - cpu_start
         result = grader_for(job).request(request, seconds)
+        if isinstance(result.get("cpu"), dict):
+            result["cpu"]["worker_setup"] = setup_cpu
         if result.get("error") and "kernel" in result["error"]:
             result["log"] = log_tail(hand.log, 5)
     except GraderLost as err:
@@ -428,7 +431,10 @@ def grade_handin(job: dict) -> dict:
         detail = traceback.format_exception_only(type(err), err)[-1].strip()
         result = {"error": f"grading failed: {detail[:300]}", "log": log_tail(hand.log, 5)}
     finally:
+        cleanup0 = time.process_time()
         note = hand.cleanup()
+        if isinstance(result.get("cpu"), dict):
+            result["cpu"]["worker_cleanup"] = time.process_time() - cleanup0
     if note:
         result["leftover"] = note
     for key, empty in (("scores", {}), ("messages", {}), ("delegated", []), ("timeouts", []),

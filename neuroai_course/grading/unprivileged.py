@@ -33,6 +33,7 @@ import time
 import traceback
 
 from neuroai_course.grading import channel as ch
+from neuroai_course.kernels import ONE_THREAD
 from neuroai_course.grading.limits import Limits
 
 DELEGATION = "calls the course's reference implementation"
@@ -160,16 +161,15 @@ def drop_privileges(uid: int, gid: int) -> None:
 
 
 def warm_up() -> None:
-    """Import what every hand-in needs once per grader process."""
+    """Import what every hand-in needs once per grader process (torch only when a test or
+    a tensor needs it: one thread each, from the environment)."""
+    os.environ.update(ONE_THREAD)
     import jupyter_client  # noqa: F401
     import numpy  # noqa: F401
     import psutil  # noqa: F401
-    import torch
 
     import neuroai_core  # noqa: F401
     import neuroai_core.checks  # noqa: F401
-
-    torch.set_num_threads(1)
 
 
 def serve(argv: list[str]) -> None:
@@ -380,6 +380,9 @@ def grade(request: dict) -> dict:
         cpu = kernel_cpu_seconds(request["pid"])
         channel = ch.Channel(client, limits.cell_timeout_s, cpu,
                              output_bytes=limits.output_mb << 20)
+        # where the CPU goes, by phase (kernel_*: the student's kernel, grader_*: this process)
+        result["cpu"] = {"kernel_start": cpu() if cpu else 0.0,
+                         "grader_start": time.process_time() - cpu_start}
         _run_cells(channel, job, limits, result, start)
         if channel.cpu_seconds is not None:
             result["cells_cpu_seconds"] = channel.cpu_seconds()
@@ -399,6 +402,9 @@ def grade(request: dict) -> dict:
             kernel = (channel.cpu_seconds() - cpu0) if channel.cpu_seconds else 0.0
             result["phases"][label]["tests_cpu_seconds"] = kernel
             result["phases"][label]["grader_cpu_seconds"] = time.process_time() - here0
+            result["cpu"]["kernel_tests"] = result["cpu"].get("kernel_tests", 0.0) + kernel
+            result["cpu"]["grader_tests"] = (result["cpu"].get("grader_tests", 0.0)
+                                             + time.process_time() - here0)
         result.update(result["phases"][phases[0][0]])
         if channel.cpu_seconds is not None:  # the kernel's whole CPU: cells and every phase
             result["kernel_cpu_seconds"] = channel.cpu_seconds()
@@ -418,7 +424,11 @@ def grade(request: dict) -> dict:
 def _run_cells(channel: ch.Channel, job: dict, limits: Limits, result: dict,
                start: float) -> None:
     deadline = start + limits.submission_timeout_s
+    cpu = result["cpu"]
+    cpu.update(kernel_imports=0.0, kernel_cells=0.0)
+    grader0 = time.process_time()
     for index, code in job["cells"]:
+        kernel0 = channel.cpu_seconds() if channel.cpu_seconds else 0.0
         if time.perf_counter() > deadline:
             result["timeouts"].append(f"the whole notebook (over "
                                       f"{limits.submission_timeout_s} s)")
@@ -434,6 +444,19 @@ def _run_cells(channel: ch.Channel, job: dict, limits: Limits, result: dict,
             outputs = [{"output_type": "error", "ename": "TimeoutError",
                         "evalue": f"over {limits.cell_timeout_s} s", "traceback": []}]
         result["cells"].append([index, outputs[:20], round(time.perf_counter() - cell_start, 2)])
+        used = (channel.cpu_seconds() - kernel0) if channel.cpu_seconds else 0.0
+        cpu["kernel_imports" if _imports(code) else "kernel_cells"] += used
+    cpu["grader_cells"] = time.process_time() - grader0
+
+
+def _imports(code: str) -> bool:
+    """True for a cell with an import statement at its top level: its CPU counts as the
+    notebook's imports (a line or two of set-up beside them included)."""
+    try:
+        body = ast.parse(code).body
+    except SyntaxError:
+        return False
+    return any(isinstance(n, (ast.Import, ast.ImportFrom)) for n in body)
 
 
 if __name__ == "__main__":
