@@ -206,10 +206,13 @@ def _delegating_uncertainty_step(surprise, expected, delta, alpha_min, alpha_max
     ("M2T4_BeyondBackprop", "test_node_perturbation_update", "node_perturbation_update",
      _delegating_np_update),
 ])
-def test_visible_test_tells_a_delegating_answer_to_write_the_function(tid, gid, name, fn):
-    # In the student's own kernel (no proxy): the visible part alone must stop an answer
-    # that just calls the library function, and say why.
-    visible = dict(_read(tid)[2])[gid].split("### BEGIN HIDDEN TESTS")[0]
+def test_the_test_cell_tells_a_delegating_answer_to_write_the_function(tid, gid, name, fn):
+    # Without a proxy (as `neuroai check` and an instructor run the source): the test cell
+    # must stop an answer that just calls the library function, and say why. The visible
+    # part never names that function (the student version names the answer nowhere), so
+    # the check sits in the hidden part; under grading the grader itself scores such an
+    # answer zero.
+    cell = dict(_read(tid)[2])[gid]
     fn.__name__ = name
     with pytest.raises(AssertionError, match="write yourself"):
-        exec(compile(visible, f"{tid}-{gid}-visible", "exec"), {"__name__": "__main__", name: fn})
+        exec(compile(cell, f"{tid}-{gid}", "exec"), {"__name__": "__main__", name: fn})
