@@ -353,7 +353,8 @@ def grading_section(d: dict | None) -> list[str]:
             "sandboxed kernel's CPU, the "
             "grading worker's (sandbox set-up, the channel, the tests' own code) and its "
             "share of the client's; the overhead is that total minus the kernel CPU of the "
-            "same notebook simply executed.", "",
+            "same notebook simply executed (negative: a graded kernel draws no figures and "
+            "loads no debugger, which a kernel in Jupyter does).", "",
             f"Measured {d['date']} on {m.get('cpus')} cores ({m.get('platform')}, Python "
             f"{m.get('python')}), load average {d['load_average'][0]:.1f}.", "",
             "| cluster | workers | hand-ins | wall (s) | per minute | kernel CPU s "
