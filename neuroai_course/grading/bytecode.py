@@ -1,0 +1,76 @@
+"""Bytecode for what a graded kernel imports, written before the first kernel starts.
+
+The sandboxed kernel sees the environment's packages read-only and writes no bytecode, so
+every module without a ``__pycache__`` entry is compiled again by every kernel: on an
+environment installed without bytecode (``uv``'s default, ``pip --no-compile``) or used only
+with ``PYTHONDONTWRITEBYTECODE=1`` set, that was a third of the modules a kernel imports and
+a fifth of its CPU. Once per tutorial and environment, the grading machine (root, before
+any hand-in runs) imports what the kernel will: ipykernel's kernel, matplotlib's
+non-drawing backend and the tutorial's own top-level imports (its source's cells, not the
+hand-in's), with bytecode writing on. A stamp in the environment (``sys.prefix``) records
+that it was done for this set of imports and this state of the package folders.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+#: What every kernel imports before the notebook's first cell (the sandbox's kernel has no
+#: debugger and draws no figures: see :mod:`neuroai_course.grading.sandbox`).
+KERNEL = ("import ipykernel.kernelapp", "import ipykernel.ipkernel",
+          "import ipykernel.zmqshell", "import matplotlib.pyplot",
+          "import matplotlib.backends.backend_agg")
+
+
+def import_lines(nb) -> list[str]:
+    """The top-level import statements of ``nb``'s code cells that are not tests."""
+    lines = []
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {}) or {}
+        if cell.get("cell_type") != "code" or meta.get("grade"):
+            continue
+        try:
+            body = ast.parse(cell.source).body
+        except SyntaxError:
+            continue
+        lines += [ast.unparse(n) for n in body if isinstance(n, (ast.Import, ast.ImportFrom))]
+    return list(dict.fromkeys(lines))
+
+
+def _state(paths: list[str]) -> str:
+    """The package folders' modification times (a package installed or removed changes it)."""
+    return ",".join(f"{p}:{os.stat(p).st_mtime_ns}" for p in paths if os.path.isdir(p))
+
+
+def ensure(lines: list[str], site_packages: list[str], python: str = sys.executable,
+           stamps: Path | None = None) -> bool:
+    """Import :data:`KERNEL` and ``lines`` once in a fresh ``python`` with bytecode writing
+    on, unless the stamp says it was done; True when it ran. A failing import is skipped
+    (the kernel will report it); nothing here raises."""
+    wanted = [*KERNEL, *lines]
+
+    def digest() -> str:
+        return hashlib.sha256("\n".join([python, sys.version, _state(site_packages),
+                                         *sorted(wanted)]).encode()).hexdigest()[:24]
+
+    stamps = Path(sys.prefix) / ".neuroai-bytecode" if stamps is None else stamps
+    if (stamps / digest()).exists():
+        return False
+    script = "import sys\nsys.modules['debugpy'] = None\n" + "".join(
+        f"try:\n    {line}\nexcept Exception:\n    pass\n" for line in wanted)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["MPLBACKEND"] = "agg"
+    try:
+        subprocess.run([python, "-c", script], env=env, capture_output=True, timeout=900,
+                       check=False)
+        stamps.mkdir(exist_ok=True)
+        # (a first ``__pycache__`` written in a package folder itself changes its state)
+        (stamps / digest()).touch()
+    except (OSError, subprocess.SubprocessError):
+        pass  # no stamp: tried again next time; the kernels compile what they miss
+    return True
