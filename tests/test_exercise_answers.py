@@ -161,12 +161,6 @@ def _delegating_context_gains(z, context):
     return context(z)
 
 
-def _delegating_xdg_masks(n_tasks, n_hidden, keep_fraction=0.2, seed=0):
-    from neuroai_core.continual import gating
-
-    return gating.xdg_masks(n_tasks, n_hidden, keep_fraction, seed)
-
-
 def _delegating_oja(w, x, eta):
     from neuroai_core.plasticity import oja_step as step  # under another name
 
@@ -201,7 +195,6 @@ def _delegating_uncertainty_step(surprise, expected, delta, alpha_min, alpha_max
      _delegating_uncertainty_step),
     ("M3T2_ModulatedPlasticity", "test_context_gains", "context_gains",
      _delegating_context_gains),
-    ("M4T3_ReplayGating", "test_xdg_masks", "xdg_masks", _delegating_xdg_masks),
     ("M2T1_HebbOja", "test_oja_step", "oja_step", _delegating_oja),
     ("M2T4_BeyondBackprop", "test_node_perturbation_update", "node_perturbation_update",
      _delegating_np_update),
