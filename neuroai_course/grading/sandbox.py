@@ -119,10 +119,9 @@ def kernel_python() -> str:
 #: inside the sandbox's own user namespace, where it counts this sandbox's processes only
 #: (set before bubblewrap, it would count every process of the sandbox user on the machine,
 #: and one hand-in's processes could stop another's kernel from starting); then Jupyter's
-#: kernel launcher.
-# The kernel's first lines, inside the sandbox: matplotlib's font list into its scratch,
-# its import path, its process limit, and no debugger (ipykernel imports debugpy at start when it can, 0.3 s of CPU per hand-in for a
-# debugger nobody attaches to a graded kernel).
+#: kernel launcher. Before them, matplotlib's font list is copied into the kernel's scratch,
+#: and the debugger is made unimportable (ipykernel imports debugpy at start when it can:
+#: 0.3 s of CPU per hand-in for a debugger nobody attaches to a graded kernel).
 BOOT = ("import glob, os, resource, runpy, shutil, site, sys\n"
         "sys.modules['debugpy'] = None\n"
         f"fonts = glob.glob('{FONT_CACHE}/fontlist-*.json')\n"

@@ -33,8 +33,8 @@ import time
 import traceback
 
 from neuroai_course.grading import channel as ch
-from neuroai_course.kernels import ONE_THREAD
 from neuroai_course.grading.limits import Limits
+from neuroai_course.kernels import ONE_THREAD
 
 DELEGATION = "calls the course's reference implementation"
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
