@@ -23,7 +23,7 @@ def figure(data: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     runs = data["runs"]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(8, 3.5))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9.5, 3.5))
     ax1.bar([f"{r.get('cluster', 'local')}\n{r['workers']}" for r in runs],
             [r["per_minute"] for r in runs], color="C0")
     ax1.set_xlabel("cluster and workers")
@@ -42,7 +42,7 @@ def figure(data: dict, path: Path) -> None:
         bottom += value
     ax2.bar(["notebook alone"], [data["notebook_alone_cpu_s"]], color="0.6")
     ax2.set_ylabel("CPU seconds per hand-in")
-    ax2.legend(fontsize=6, loc="upper right")
+    ax2.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     m = data["machine"]
     fig.suptitle(f"Grading throughput ({runs[0]['submissions']} submissions)\n"
                  f"{m.get('cpus')} cores, {m.get('platform', '')[:40]}, {data['date']}",
