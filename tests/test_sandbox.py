@@ -24,7 +24,7 @@ from neuroai_course.project import Course
 pytestmark = pytest.mark.slow
 
 PROBE = r'''
-import ctypes, os, resource, socket, time
+import ctypes, importlib.util, os, resource, socket, sys, time
 
 def probe(paths, port):
     spin = time.process_time()  # one second of the kernel's own CPU, for the grader to see
@@ -81,6 +81,16 @@ def probe(paths, port):
         "nproc": resource.getrlimit(resource.RLIMIT_NPROC)[0],
         "nested_userns": ctypes.CDLL(None, use_errno=True).unshare(0x10000000) == 0,
         "seccomp": next(l.split()[1] for l in status.splitlines() if l.startswith("Seccomp:")),
+        # what makes a graded kernel cheap: no debugger, no drawing, bytecode and fonts ready
+        "debugpy_loaded": "debugpy" in sys.modules and sys.modules["debugpy"] is not None,
+        "mpl_backend": os.environ.get("MPLBACKEND"),
+        "font_list": sorted(os.listdir(os.environ["MPLCONFIGDIR"]))
+        if os.path.isdir(os.environ.get("MPLCONFIGDIR", "")) else [],
+        "without_bytecode": sorted(
+            m.__file__ for m in list(sys.modules.values())
+            if getattr(m, "__file__", None) and m.__file__.endswith(".py")
+            and "site-packages" in m.__file__
+            and not os.path.exists(importlib.util.cache_from_source(m.__file__))),
     }
 '''
 
@@ -159,6 +169,9 @@ def test_what_the_kernel_can_read_write_and_reach(bwrap, tmp_path):
     assert found["nproc"] == Limits().nproc, found  # RLIMIT_NPROC, beside the pids cgroup
     assert not found["nested_userns"], "a nested user namespace could be made"
     assert found["seccomp"] == "2", found  # 2: a seccomp filter is in force
+    assert not found["debugpy_loaded"] and found["mpl_backend"] == "agg", found
+    assert any(f.startswith("fontlist-") for f in found["font_list"]), found["font_list"]
+    assert found["without_bytecode"] == [], "\n".join(found["without_bytecode"])
     print("kernel's user as the host's ps shows it:", seen)
     if os.geteuid() == 0:
         # On the host the kernel (bubblewrap and everything below it) runs as nobody, and

@@ -20,11 +20,24 @@ import subprocess
 import sys
 from pathlib import Path
 
-#: What every kernel imports before the notebook's first cell (the sandbox's kernel has no
-#: debugger and draws no figures: see :mod:`neuroai_course.grading.sandbox`).
-KERNEL = ("import ipykernel.kernelapp", "import ipykernel.ipkernel",
-          "import ipykernel.zmqshell", "import matplotlib.pyplot",
-          "import matplotlib.backends.backend_agg")
+#: What every kernel does before the notebook's first cell, as the sandbox's kernel does it
+#: (no debugger, figures not drawn: see :mod:`neuroai_course.grading.sandbox`): ipykernel's
+#: application initialised (which imports more than its modules do: the shell's
+#: extensions, completer, inspector, the event loop) on Unix sockets in a private temporary
+#: folder, never started; then matplotlib with the agg backend.
+KERNEL = (
+    "import os, shutil, tempfile",
+    "_tmp = tempfile.mkdtemp()",
+    "os.environ['IPYTHONDIR'] = os.path.join(_tmp, 'ipython')",
+    "from ipykernel.kernelapp import IPKernelApp",
+    "IPKernelApp.instance().initialize(['--transport=ipc', '--ip=' + os.path.join(_tmp, 'k'), "
+    "'-f', os.path.join(_tmp, 'kernel.json'), '--HistoryManager.enabled=False'])",
+    # imported later, by the launcher's command line and by the first cell
+    "import traitlets.config.argcomplete_config",
+    "import IPython.core.logger",
+    "import matplotlib.pyplot",
+    "import matplotlib.backends.backend_agg",
+)
 
 
 def import_lines(nb) -> list[str]:
@@ -62,7 +75,8 @@ def ensure(lines: list[str], site_packages: list[str], python: str = sys.executa
     if (stamps / digest()).exists():
         return False
     script = "import sys\nsys.modules['debugpy'] = None\n" + "".join(
-        f"try:\n    {line}\nexcept Exception:\n    pass\n" for line in wanted)
+        f"try:\n    {line}\nexcept Exception:\n    pass\n" for line in wanted) + (
+        "shutil.rmtree(_tmp, ignore_errors=True)\nos._exit(0)\n")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env["MPLBACKEND"] = "agg"
     try:
