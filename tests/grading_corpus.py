@@ -326,15 +326,17 @@ def grader_side(add, hostile, sentinel: Path) -> None:
                 "(params.e_leak_mV - v_mV + params.r_m_MOhm * i_nA)")
     hostile("g-userns/M1T1_LIF.ipynb", userns, 2, exercises=("fi_rate",),
             answers={"euler_step": works_if})
-    # Right on the visible test's inputs only (constants of the default parameters), and an
-    # error that echoes the hidden test's inputs: the feedback must show neither the hidden
-    # expected values nor those inputs.
+    # Right on the visible tests' inputs only (the default parameters, and the time step of
+    # 1 ms of simulate_euler's visible test; fi_rate on its 6 currents), and an error that
+    # echoes the hidden test's inputs: the feedback must show neither the hidden expected
+    # values nor those inputs.
     peek = ("_real_fi_rate = fi_rate\n\n"
-            "def fi_rate(i_nA, params):\n    if len(i_nA) != 7:\n"
+            "def fi_rate(i_nA, params):\n    if len(i_nA) != 6:\n"
             "        raise ValueError(f'SECRET-INPUT {list(i_nA)}')\n"
             "    return _real_fi_rate(i_nA, params)\n\n"
             "def euler_step(v_mV, i_nA, params):\n"
-            "    return v_mV + 0.1 / 10.0 * (-65.0 - v_mV + 10.0 * i_nA)\n")
+            "    dt = params.dt_ms if params.dt_ms in (0.1, 1.0) else 0.1\n"
+            "    return v_mV + dt / 10.0 * (-65.0 - v_mV + 10.0 * i_nA)\n")
     nb = solved(*ALL)
     insert_code(nb, len(nb.cells), peek)
     add("g-peek/M1T1_LIF.ipynb", nb, 0, honest=False)

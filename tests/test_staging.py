@@ -129,9 +129,16 @@ def test_bytecode_pass_imports_the_sources_imports_once_and_writes_their_bytecod
         assert bytecode.ensure(["import tiny_mod", "import missing_mod_xyz"], [str(pkg)],
                                stamps=stamps)
         assert list((pkg / "__pycache__").glob("tiny_mod.*.pyc"))
-        assert len(list(stamps.iterdir())) == 1
+        assert len(list(stamps.glob("[0-9a-f]*"))) == 1
         assert not bytecode.ensure(["import tiny_mod", "import missing_mod_xyz"], [str(pkg)],
                                    stamps=stamps)  # done: the stamp says so
+        # Three at once (the client and two local workers): one pass, the others wait.
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(3) as pool:
+            ran = list(pool.map(lambda _: bytecode.ensure(["import json"], [str(pkg)],
+                                                          stamps=stamps), range(3)))
+        assert sorted(ran) == [False, False, True], ran
     finally:
         if env_path:
             os.environ["PYTHONPATH"] = env_path

@@ -14,6 +14,7 @@ that it was done for this set of imports and this state of the package folders.
 from __future__ import annotations
 
 import ast
+import fcntl
 import hashlib
 import os
 import subprocess
@@ -74,17 +75,33 @@ def ensure(lines: list[str], site_packages: list[str], python: str = sys.executa
     stamps = Path(sys.prefix) / ".neuroai-bytecode" if stamps is None else stamps
     if (stamps / digest()).exists():
         return False
+    try:
+        stamps.mkdir(exist_ok=True)
+        lock = os.open(stamps / ".lock", os.O_CREAT | os.O_RDWR | os.O_NOFOLLOW, 0o600)
+    except OSError:
+        lock = None  # an environment this user cannot write: no pass can write bytecode
+    if lock is None:
+        return False
+    try:
+        # One pass at a time: the client and each local worker prepare the same tutorial at
+        # once; the others wait, then find the stamp (taken again: the pass changes the state).
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (stamps / digest()).exists():
+            return False
+        _run(wanted, python)
+        (stamps / digest()).touch()
+    except (OSError, subprocess.SubprocessError):
+        pass  # no stamp: tried again next time; the kernels compile what they miss
+    finally:
+        os.close(lock)
+    return True
+
+
+def _run(wanted: list[str], python: str) -> None:
     script = "import sys\nsys.modules['debugpy'] = None\n" + "".join(
         f"try:\n    {line}\nexcept Exception:\n    pass\n" for line in wanted) + (
         "shutil.rmtree(_tmp, ignore_errors=True)\nos._exit(0)\n")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env["MPLBACKEND"] = "agg"
-    try:
-        subprocess.run([python, "-c", script], env=env, capture_output=True, timeout=900,
-                       check=False)
-        stamps.mkdir(exist_ok=True)
-        # (a first ``__pycache__`` written in a package folder itself changes its state)
-        (stamps / digest()).touch()
-    except (OSError, subprocess.SubprocessError):
-        pass  # no stamp: tried again next time; the kernels compile what they miss
-    return True
+    subprocess.run([python, "-c", script], env=env, capture_output=True, timeout=900,
+                   check=False)
