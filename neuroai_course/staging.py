@@ -212,9 +212,28 @@ def _mounts_under(folder: Path) -> list[str]:
     return sorted((p for p in points if p.startswith(prefix)), reverse=True)
 
 
+def _kill_processes_naming(folder: Path) -> int:
+    """SIGKILL every other process whose command line names ``folder``: a grader's
+    sandboxes (bubblewrap binds the scratch and the connection file from it), their
+    launchers and grader processes, when one outlived its hand-in's clean-up (its worker
+    was lost, or its kill raced an exit). The kernel inside dies with its bubblewrap.
+    Returns how many were killed."""
+    text, me, killed = str(folder), os.getpid(), 0
+    for proc in psutil.process_iter(["cmdline"]):
+        try:
+            if proc.pid != me and any(text in part for part in proc.info["cmdline"] or ()):
+                proc.kill()
+                killed += 1
+        except psutil.Error:
+            continue
+    return killed
+
+
 def _remove(shared: Path, work: Path | None) -> None:
-    """Unmount the scratch mounts that a killed grading worker left (its ``finally`` did
-    not run), then remove a grader's two folders."""
+    """Kill what still runs from a grader's folders, unmount the scratch mounts that a
+    killed grading worker left (its ``finally`` did not run), then remove a grader's two
+    folders."""
+    _kill_processes_naming(shared)
     for point in _mounts_under(shared):
         subprocess.run(["umount", "-l", point], capture_output=True)
     if work is not None:

@@ -7,6 +7,7 @@ the folders may be killed too. The folders and mounts must not pile up in ``/tmp
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -54,9 +55,17 @@ def test_the_next_grader_removes_what_a_killed_one_left(tmp_path):
     live, live_work = grader_folders("live", os.getpid())
     unowned, unowned_work = grader_folders("unowned", None)
     mounted = _mount_tmpfs(dead / "scratch" / "h1")
+    # A sandbox that outlived its grader (its command line binds the dead grader's scratch),
+    # and one of the live grader's: only the first is killed.
+    sleeper = [sys.executable, "-c", "import time; time.sleep(120)"]
+    orphan = subprocess.Popen([*sleeper, "--bind", str(dead / "scratch" / "h1")])
+    alive = subprocess.Popen([*sleeper, "--bind", str(live / "scratch" / "h1")])
     try:
         assert staging.remove_stale(tmp_path) == [dead]
+        assert orphan.wait(timeout=10) == -9 and alive.poll() is None
     finally:
+        alive.kill()
+        orphan.kill()
         if mounted and _mounted(dead / "scratch" / "h1"):
             subprocess.run(["umount", "-l", str(dead / "scratch" / "h1")])
     assert not dead.exists() and not dead_work.exists()
