@@ -59,11 +59,6 @@ def strip_model_answers(nb):
     return nb
 
 
-def references(cell) -> list[str]:
-    """The dotted references of a test cell, kept in its metadata by the tools (``[]`` for
-    none): see :func:`neuroai_course.authoring.references`."""
-    return authoring.references(cell)
-
 def _bare_imports(source: str) -> set[str]:
     """Names imported bare by ``from package import name [as alias]`` (the original names)."""
     try:
@@ -97,7 +92,7 @@ def bare_reference_problems(nb, label) -> list[str]:
     for t, test in enumerate(cells):
         if not _is_test(test):
             continue
-        names = {ref.rpartition(".")[2] for ref in references(test)}
+        names = {ref.rpartition(".")[2] for ref in authoring.references(test)}
         if not names:
             continue
         exercise = max((i for i in range(t) if _is_exercise(cells[i])), default=t)

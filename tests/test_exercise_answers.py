@@ -34,9 +34,6 @@ SOURCES = {p.stem: p for p in sorted(ROOT.glob("solutions/*/*.ipynb"))}
 DEF = re.compile(r"^def\s+([A-Za-z_]\w*)\s*\(", re.MULTILINE)
 
 
-REFS: dict = {}  # (tutorial, test id) -> the references kept in the test cell's metadata
-
-
 def _read(tid):
     from neuroai_course.notebooks import grade_meta, read_source
 
@@ -50,8 +47,6 @@ def _read(tid):
             exercises.append(cell.source)
         elif meta.get("grade"):
             tests.append((meta["grade_id"], cell.source))
-            REFS[(tid, meta["grade_id"])] = authoring.references(cell) \
-                if authoring.declares_references(cell) else None
         elif not exercises:
             setup.append(cell.source)
     return setup, exercises, tests
@@ -132,10 +127,12 @@ def test_test_cell_accepts_a_correct_answer_under_grading(tid, gid, answer, solu
 
 @pytest.mark.parametrize("tid, gid", CASES, ids=[f"{t}-{g}" for t, g in CASES])
 def test_test_cell_names_its_reference(tid, gid):
-    _read(tid)
-    found = REFS[(tid, gid)]
-    assert found is not None, f"{tid} {gid}: no '# reference:' line"
-    for ref in found:
+    from neuroai_course.notebooks import grade_meta, read_source
+
+    cell = next(c for c in read_source(SOURCES[tid]).cells
+                if grade_meta(c).get("grade_id") == gid)
+    assert authoring.declares_references(cell), f"{tid} {gid}: no '# reference:' line"
+    for ref in authoring.references(cell):
         import importlib
 
         module, _, attr = ref.rpartition(".")

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ast
 import re
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -58,8 +59,6 @@ def solution_expressions(src: str) -> list[str]:
     """The expressions the solution computes: return values and the right-hand sides of
     assignments, when they do arithmetic or call something."""
     body = src.split(SOLUTION_BEGIN, 1)[1].split(SOLUTION_END, 1)[0]
-    import textwrap
-
     try:
         tree = ast.parse(textwrap.dedent(body))
     except SyntaxError:  # a region inside a block that does not parse alone

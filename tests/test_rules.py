@@ -63,8 +63,8 @@ def test_a_test_cell_without_reference_line_is_named():
 def test_reference_lines_move_into_the_metadata_and_out_of_the_source():
     none, two = _nb(("code", "# reference: none\nassert 1", GRADE),
                     ("code", "x = 1\n  # Reference: a.b.c, a.d  \nassert x", GRADE)).cells
-    assert rules.references(none) == [] and authoring.declares_references(none)
-    assert rules.references(two) == ["a.b.c", "a.d"]
+    assert authoring.references(none) == [] and authoring.declares_references(none)
+    assert authoring.references(two) == ["a.b.c", "a.d"]
     assert none.source == "assert 1" and two.source == "x = 1\nassert x"
 
 

@@ -41,18 +41,23 @@ KERNEL = (
 )
 
 
+def top_level_imports(source: str) -> list[str]:
+    """The import statements at the top level of a cell's ``source`` ([] when it does not
+    parse, e.g. a cell with IPython magics)."""
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:
+        return []
+    return [ast.unparse(n) for n in body if isinstance(n, (ast.Import, ast.ImportFrom))]
+
+
 def import_lines(nb) -> list[str]:
     """The top-level import statements of ``nb``'s code cells that are not tests."""
     lines = []
     for cell in nb.cells:
         meta = cell.get("metadata", {}).get("nbgrader", {}) or {}
-        if cell.get("cell_type") != "code" or meta.get("grade"):
-            continue
-        try:
-            body = ast.parse(cell.source).body
-        except SyntaxError:
-            continue
-        lines += [ast.unparse(n) for n in body if isinstance(n, (ast.Import, ast.ImportFrom))]
+        if cell.get("cell_type") == "code" and not meta.get("grade"):
+            lines += top_level_imports(cell.source)
     return list(dict.fromkeys(lines))
 
 

@@ -33,6 +33,7 @@ import time
 import traceback
 
 from neuroai_course.grading import channel as ch
+from neuroai_course.grading.bytecode import top_level_imports
 from neuroai_course.grading.limits import Limits
 from neuroai_course.kernels import ONE_THREAD
 
@@ -402,9 +403,9 @@ def grade(request: dict) -> dict:
             kernel = (channel.cpu_seconds() - cpu0) if channel.cpu_seconds else 0.0
             result["phases"][label]["tests_cpu_seconds"] = kernel
             result["phases"][label]["grader_cpu_seconds"] = time.process_time() - here0
-            result["cpu"]["kernel_tests"] = result["cpu"].get("kernel_tests", 0.0) + kernel
-            result["cpu"]["grader_tests"] = (result["cpu"].get("grader_tests", 0.0)
-                                             + time.process_time() - here0)
+        done = result["phases"].values()
+        result["cpu"].update(kernel_tests=sum(p["tests_cpu_seconds"] for p in done),
+                             grader_tests=sum(p["grader_cpu_seconds"] for p in done))
         result.update(result["phases"][phases[0][0]])
         if channel.cpu_seconds is not None:  # the kernel's whole CPU: cells and every phase
             result["kernel_cpu_seconds"] = channel.cpu_seconds()
@@ -445,18 +446,12 @@ def _run_cells(channel: ch.Channel, job: dict, limits: Limits, result: dict,
                         "evalue": f"over {limits.cell_timeout_s} s", "traceback": []}]
         result["cells"].append([index, outputs[:20], round(time.perf_counter() - cell_start, 2)])
         used = (channel.cpu_seconds() - kernel0) if channel.cpu_seconds else 0.0
-        cpu["kernel_imports" if _imports(code) else "kernel_cells"] += used
+        # a cell with an import at its top level counts as the notebook's imports (a line or two
+        # of set-up beside them included)
+        cpu["kernel_imports" if top_level_imports(code) else "kernel_cells"] += used
     cpu["grader_cells"] = time.process_time() - grader0
 
 
-def _imports(code: str) -> bool:
-    """True for a cell with an import statement at its top level: its CPU counts as the
-    notebook's imports (a line or two of set-up beside them included)."""
-    try:
-        body = ast.parse(code).body
-    except SyntaxError:
-        return False
-    return any(isinstance(n, (ast.Import, ast.ImportFrom)) for n in body)
 
 
 if __name__ == "__main__":
